@@ -38,3 +38,16 @@ export type {
   TaskFunctionContext,
   TaskSnapshot,
 } from './task.js';
+export { createTaskService } from './task-service.js';
+export type {
+  DisposeReport,
+  ListOptions,
+  ListResult,
+  OperationResult,
+  OutputPage,
+  TaskService,
+  TaskServiceEvent,
+  TaskServiceListener,
+  TaskServiceOptions,
+} from './task-service.js';
+export { createFunctionExecutor, FUNCTION_LANGUAGE } from './function-executor.js';
