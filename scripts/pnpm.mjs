@@ -12,7 +12,10 @@ const wanted = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).pack
 const localBin = join(root, '.tools', 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 
 function versionOf(command, args = []) {
-  const r = spawnSync(command, [...args, '--version'], { encoding: 'utf8', shell: process.platform === 'win32' });
+  const r = spawnSync(command, [...args, '--version'], {
+    encoding: 'utf8',
+    shell: process.platform === 'win32',
+  });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 

@@ -74,7 +74,11 @@ export function toTaskFailure(error: unknown): TaskFailure {
     if (error.stack) failure.stack = error.stack;
     return failure;
   }
-  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  ) {
     const e = error as { message: string; type?: unknown };
     return { message: e.message, type: typeof e.type === 'string' ? e.type : 'Error' };
   }

@@ -8,8 +8,21 @@ export {
   isFinished,
   transition,
 } from './task-state.js';
-export type { TaskState, FinishedState, TaskEvent, TaskEffect, TransitionRule, TransitionResult } from './task-state.js';
-export { TaskProgress, INITIAL_PROGRESS, applyProgress, toPercent, toStatusMessage } from './task-progress.js';
+export type {
+  TaskState,
+  FinishedState,
+  TaskEvent,
+  TaskEffect,
+  TransitionRule,
+  TransitionResult,
+} from './task-state.js';
+export {
+  TaskProgress,
+  INITIAL_PROGRESS,
+  applyProgress,
+  toPercent,
+  toStatusMessage,
+} from './task-progress.js';
 export type { ProgressSnapshot, ProgressUpdate } from './task-progress.js';
 export { OUTPUT_STREAMS } from './executor.js';
 export type {

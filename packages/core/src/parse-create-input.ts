@@ -26,7 +26,10 @@ const MAX_ARG_DEPTH = 32;
  * Validates the untrusted input of `create` in one place. Returns every problem at once, so a
  * caller fixes its request in one round trip.
  */
-export function parseCreateInput(input: unknown, defaults: { defaultTimeoutMs: number | null }): ParseResult<CreateSpec> {
+export function parseCreateInput(
+  input: unknown,
+  defaults: { defaultTimeoutMs: number | null },
+): ParseResult<CreateSpec> {
   const errors: string[] = [];
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, errors: ['The task definition must be an object.'] };
@@ -44,7 +47,8 @@ export function parseCreateInput(input: unknown, defaults: { defaultTimeoutMs: n
 
   let name: string | undefined;
   if (raw.name !== undefined) {
-    if (typeof raw.name !== 'string' || raw.name.trim() === '') errors.push('The name must be a non-blank string.');
+    if (typeof raw.name !== 'string' || raw.name.trim() === '')
+      errors.push('The name must be a non-blank string.');
     else if (raw.name.length > MAX_NAME) errors.push(`The name is longer than ${MAX_NAME} characters.`);
     else name = raw.name;
   }
@@ -52,13 +56,15 @@ export function parseCreateInput(input: unknown, defaults: { defaultTimeoutMs: n
   let description: string | undefined;
   if (raw.description !== undefined) {
     if (typeof raw.description !== 'string') errors.push('The description must be a string.');
-    else if (raw.description.length > MAX_DESCRIPTION) errors.push(`The description is longer than ${MAX_DESCRIPTION} characters.`);
+    else if (raw.description.length > MAX_DESCRIPTION)
+      errors.push(`The description is longer than ${MAX_DESCRIPTION} characters.`);
     else description = raw.description;
   }
 
   let parentId: string | undefined;
   if (raw.parentId !== undefined && raw.parentId !== null) {
-    if (typeof raw.parentId !== 'string' || raw.parentId.trim() === '') errors.push('The parentId must be a non-blank string.');
+    if (typeof raw.parentId !== 'string' || raw.parentId.trim() === '')
+      errors.push('The parentId must be a non-blank string.');
     else parentId = raw.parentId;
   }
 
@@ -70,7 +76,8 @@ export function parseCreateInput(input: unknown, defaults: { defaultTimeoutMs: n
   }
 
   const autoStart = raw.autoStart === true;
-  if (raw.autoStart !== undefined && typeof raw.autoStart !== 'boolean') errors.push('autoStart must be a boolean.');
+  if (raw.autoStart !== undefined && typeof raw.autoStart !== 'boolean')
+    errors.push('autoStart must be a boolean.');
 
   const isFunction = raw.run !== undefined;
   let args: TaskArguments = {};
@@ -82,7 +89,8 @@ export function parseCreateInput(input: unknown, defaults: { defaultTimeoutMs: n
     } else {
       for (const key of Object.keys(raw.args)) {
         if (!IDENTIFIER.test(key)) errors.push(`Argument name '${key}' is not a valid variable name.`);
-        else if (RESERVED.has(key.toLowerCase())) errors.push(`Argument name '${key}' is reserved for the task runtime.`);
+        else if (RESERVED.has(key.toLowerCase()))
+          errors.push(`Argument name '${key}' is reserved for the task runtime.`);
       }
       const problem = findNonJson(raw.args, '', 0);
       if (problem) errors.push(`Argument ${problem}`);
@@ -92,9 +100,23 @@ export function parseCreateInput(input: unknown, defaults: { defaultTimeoutMs: n
 
   if (isFunction) {
     if (typeof raw.run !== 'function') errors.push('run must be a function.');
-    if (raw.code !== undefined || raw.language !== undefined) errors.push('Give either run or language and code, not both.');
+    if (raw.code !== undefined || raw.language !== undefined)
+      errors.push('Give either run or language and code, not both.');
     if (errors.length > 0) return { ok: false, errors };
-    return { ok: true, value: { kind: 'function', run: raw.run as TaskFunction, id, name, description, parentId, timeoutMs, autoStart, args } };
+    return {
+      ok: true,
+      value: {
+        kind: 'function',
+        run: raw.run as TaskFunction,
+        id,
+        name,
+        description,
+        parentId,
+        timeoutMs,
+        autoStart,
+        args,
+      },
+    };
   }
 
   if (typeof raw.language !== 'string' || raw.language.trim() === '') {
@@ -124,7 +146,8 @@ export function parseCreateInput(input: unknown, defaults: { defaultTimeoutMs: n
 function findNonJson(value: unknown, path: string, depth: number): string | null {
   if (depth > MAX_ARG_DEPTH) return `'${path}' nests deeper than ${MAX_ARG_DEPTH} levels.`;
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return null;
-  if (typeof value === 'number') return Number.isFinite(value) ? null : `'${path}' is ${value}, which JSON cannot carry.`;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? null : `'${path}' is ${value}, which JSON cannot carry.`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = findNonJson(value[i], `${path}[${i}]`, depth + 1);

@@ -14,7 +14,10 @@ export interface ProgressUpdate {
   statusMessage?: string;
 }
 
-export const INITIAL_PROGRESS: ProgressSnapshot = Object.freeze({ percentComplete: 0, statusMessage: 'Not started' });
+export const INITIAL_PROGRESS: ProgressSnapshot = Object.freeze({
+  percentComplete: 0,
+  statusMessage: 'Not started',
+});
 
 /**
  * Validates a percentage: a finite number, rounded to an integer and clamped to 0..100.
@@ -23,7 +26,10 @@ export const INITIAL_PROGRESS: ProgressSnapshot = Object.freeze({ percentComplet
 export function toPercent(value: unknown): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n)) {
-    throw new TaskError('INVALID_ARGUMENT', `PercentComplete must be a finite number, got ${describe(value)}.`);
+    throw new TaskError(
+      'INVALID_ARGUMENT',
+      `PercentComplete must be a finite number, got ${describe(value)}.`,
+    );
   }
   return Math.min(100, Math.max(0, Math.round(n)));
 }
@@ -31,7 +37,10 @@ export function toPercent(value: unknown): number {
 /** Validates a status message: a string that is not blank. */
 export function toStatusMessage(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new TaskError('INVALID_ARGUMENT', `StatusMessage must be a non-blank string, got ${describe(value)}.`);
+    throw new TaskError(
+      'INVALID_ARGUMENT',
+      `StatusMessage must be a non-blank string, got ${describe(value)}.`,
+    );
   }
   return value;
 }
@@ -41,7 +50,8 @@ export function applyProgress(current: ProgressSnapshot, update: ProgressUpdate)
   return {
     percentComplete:
       update.percentComplete === undefined ? current.percentComplete : toPercent(update.percentComplete),
-    statusMessage: update.statusMessage === undefined ? current.statusMessage : toStatusMessage(update.statusMessage),
+    statusMessage:
+      update.statusMessage === undefined ? current.statusMessage : toStatusMessage(update.statusMessage),
   };
 }
 

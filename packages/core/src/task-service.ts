@@ -128,7 +128,9 @@ export interface TaskService {
   subscribe(listener: TaskServiceListener, options?: { taskId?: string }): () => void;
   /** The canonical language names the service can run. */
   languages(): string[];
-  health(): Promise<Record<string, { ok: boolean; detail?: string; queued: number; running: number; limit: number }>>;
+  health(): Promise<
+    Record<string, { ok: boolean; detail?: string; queued: number; running: number; limit: number }>
+  >;
   /** Cancels everything, waits up to the grace period, force-stops the rest, disposes the executors. */
   dispose(): Promise<DisposeReport>;
 }
@@ -160,10 +162,18 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
   const ids = options.ids ?? randomIds;
   const gracePeriodMs = nonNegative(options.gracePeriodMs, DEFAULTS.gracePeriodMs, 'gracePeriodMs');
   const defaultTimeoutMs = options.defaultTimeoutMs ?? null;
-  const maxFinished = nonNegative(options.retention?.maxFinished, DEFAULTS.maxFinished, 'retention.maxFinished');
+  const maxFinished = nonNegative(
+    options.retention?.maxFinished,
+    DEFAULTS.maxFinished,
+    'retention.maxFinished',
+  );
   const maxAgeMs = nonNegative(options.retention?.maxAgeMs, DEFAULTS.maxAgeMs, 'retention.maxAgeMs');
   const maxRecords = nonNegative(options.output?.maxRecords, DEFAULTS.maxRecords, 'output.maxRecords');
-  const maxRecordLength = nonNegative(options.output?.maxRecordLength, DEFAULTS.maxRecordLength, 'output.maxRecordLength');
+  const maxRecordLength = nonNegative(
+    options.output?.maxRecordLength,
+    DEFAULTS.maxRecordLength,
+    'output.maxRecordLength',
+  );
   const reportInternal = (error: unknown): void => {
     try {
       options.onInternalError?.(error);
@@ -180,7 +190,8 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
       throw new TaskError('INVALID_ARGUMENT', `Two executors are named '${executor.name}'.`);
     }
     const limit = options.concurrency?.[executor.name] ?? executor.maxConcurrency;
-    if (!(limit >= 1)) throw new TaskError('INVALID_ARGUMENT', `Concurrency of '${executor.name}' must be at least 1.`);
+    if (!(limit >= 1))
+      throw new TaskError('INVALID_ARGUMENT', `Concurrency of '${executor.name}' must be at least 1.`);
     const slot: ExecutorSlot = { executor, limit, running: 0, queue: new Set() };
     slots.set(executor.name, slot);
     for (const language of executor.languages) {
@@ -237,14 +248,20 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
    * Applies one event to a task: asks the state table, commits the new state, tells subscribers,
    * then performs the effects. Returns false (changing nothing) when the table refuses the event.
    */
-  const apply = (task: TaskRecord, event: TaskEvent, payload?: { result?: unknown; error?: TaskFailure }): boolean => {
+  const apply = (
+    task: TaskRecord,
+    event: TaskEvent,
+    payload?: { result?: unknown; error?: TaskFailure },
+  ): boolean => {
     const step = transition(task.state, event);
     if (!step.ok) return false;
     const from = task.state;
     task.state = step.to;
     if (event === 'complete') task.result = payload?.result ?? null;
-    if (event === 'fail' && step.to === 'Failed') task.error = payload?.error ?? { message: 'Unknown error', type: 'Error' };
-    if (event === 'fail' && step.to === 'Stopped' && payload?.error) task.end = endOf(task, event, payload.error.message);
+    if (event === 'fail' && step.to === 'Failed')
+      task.error = payload?.error ?? { message: 'Unknown error', type: 'Error' };
+    if (event === 'fail' && step.to === 'Stopped' && payload?.error)
+      task.end = endOf(task, event, payload.error.message);
     if (from !== step.to && step.effects.indexOf('finish') === -1 && hasListeners(task)) {
       emit(task, { type: 'state', taskId: task.id, from, to: step.to, task: toSnapshot(task) });
     }
@@ -262,7 +279,9 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
           execute(task);
           break;
         case 'abort':
-          task.abort?.abort(new TaskError('INVALID_STATE', task.stopBy === 'timeout' ? 'Task timed out' : 'Task cancelled'));
+          task.abort?.abort(
+            new TaskError('INVALID_STATE', task.stopBy === 'timeout' ? 'Task timed out' : 'Task cancelled'),
+          );
           armTimer(task, () => apply(task, 'force'), gracePeriodMs);
           break;
         case 'forceStop':
@@ -307,7 +326,8 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     slot.running++;
     task.holdsSlot = true;
     task.startedAt = clock.now();
-    if (task.progress === INITIAL_PROGRESS) setProgress(task, { percentComplete: 0, statusMessage: 'Running' });
+    if (task.progress === INITIAL_PROGRESS)
+      setProgress(task, { percentComplete: 0, statusMessage: 'Running' });
     const runId = ++task.run;
     const abort = new AbortController();
     task.abort = abort;
@@ -350,14 +370,17 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
 
   const receiveProgress = (task: TaskRecord, update: unknown): void => {
     try {
-      setProgress(task, applyProgress(task.progress, (update ?? {}) as ProgressSnapshot));
+      setProgress(task, applyProgress(task.progress, update ?? {}));
     } catch (error) {
       reportInternal(error); // an executor sent an invalid reading; keep the last good one
     }
   };
 
   const setProgress = (task: TaskRecord, next: ProgressSnapshot): void => {
-    if (next.percentComplete === task.progress.percentComplete && next.statusMessage === task.progress.statusMessage) {
+    if (
+      next.percentComplete === task.progress.percentComplete &&
+      next.statusMessage === task.progress.statusMessage
+    ) {
       return;
     }
     task.progress = next;
@@ -366,11 +389,15 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
 
   const receiveOutput = (task: TaskRecord, record: OutputRecord): void => {
     if (typeof record?.text !== 'string' || !STREAMS.has(record.stream)) {
-      reportInternal(new TaskError('INVALID_ARGUMENT', `Invalid output record from executor for task ${task.id}.`));
+      reportInternal(
+        new TaskError('INVALID_ARGUMENT', `Invalid output record from executor for task ${task.id}.`),
+      );
       return;
     }
     const text =
-      record.text.length > maxRecordLength ? `${record.text.slice(0, maxRecordLength)}… [truncated]` : record.text;
+      record.text.length > maxRecordLength
+        ? `${record.text.slice(0, maxRecordLength)}… [truncated]`
+        : record.text;
     const buffer = (task.output ??= new OutputBuffer(maxRecords));
     const sequenced = buffer.push({
       stream: record.stream,
@@ -392,7 +419,10 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
   const finish = (task: TaskRecord, from: TaskState, event: TaskEvent): void => {
     task.completedAt = clock.now();
     if (task.end === null) {
-      task.end = from === 'NotStarted' ? { ...endOf(task, event), detail: CANCELLED_BEFORE_START } : endOf(task, event);
+      task.end =
+        from === 'NotStarted'
+          ? { ...endOf(task, event), detail: CANCELLED_BEFORE_START }
+          : endOf(task, event);
     } else if (event === 'force') {
       task.end = { ...task.end, forced: true };
     }
@@ -473,7 +503,11 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
   const removeTask = (task: TaskRecord): OperationResult => {
     const blocker = unfinishedIn(task);
     if (blocker === task) {
-      return refuse('INVALID_STATE', `Task '${task.id}' is ${task.state}; only a finished task can be removed.`, task);
+      return refuse(
+        'INVALID_STATE',
+        `Task '${task.id}' is ${task.state}; only a finished task can be removed.`,
+        task,
+      );
     }
     if (blocker) {
       return refuse(
@@ -501,7 +535,8 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
       const tooOld = now - (oldest.completedAt ?? now) >= maxAgeMs;
       if (!tooMany && !tooOld) break;
       finishedHead++;
-      const evictable = unfinishedIn(oldest) === undefined && (oldest.parent === null || isFinished(oldest.parent.state));
+      const evictable =
+        unfinishedIn(oldest) === undefined && (oldest.parent === null || isFinished(oldest.parent.state));
       if (evictable) apply(oldest, 'remove');
       else finishedOrder.push(oldest);
     }
@@ -512,10 +547,13 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     const next = finishedOrder[finishedHead];
     if (next && retentionTimer === null && Number.isFinite(maxAgeMs) && !disposed) {
       const due = (next.completedAt ?? now) + maxAgeMs - now;
-      retentionTimer = clock.setTimer(() => {
-        retentionTimer = null;
-        enforceRetention();
-      }, Math.max(due, 0));
+      retentionTimer = clock.setTimer(
+        () => {
+          retentionTimer = null;
+          enforceRetention();
+        },
+        Math.max(due, 0),
+      );
     }
   };
 
@@ -523,10 +561,13 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     code: 'NOT_FOUND' | 'INVALID_STATE' | 'DISPOSED',
     message: string,
     task?: TaskRecord,
-  ): OperationResult => (task ? { ok: false, code, message, state: task.state } : { ok: false, code, message });
+  ): OperationResult =>
+    task ? { ok: false, code, message, state: task.state } : { ok: false, code, message };
 
   const notFound = (id: unknown): OperationResult =>
-    disposed ? refuse('DISPOSED', 'The task service has been disposed.') : refuse('NOT_FOUND', `Task '${String(id)}' not found.`);
+    disposed
+      ? refuse('DISPOSED', 'The task service has been disposed.')
+      : refuse('NOT_FOUND', `Task '${String(id)}' not found.`);
 
   // --- the public API ---------------------------------------------------------------------------
   const service: TaskService = {
@@ -546,7 +587,10 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
         const entry = byLanguage.get(spec.language.toLowerCase());
         if (!entry || entry.language === FUNCTION_LANGUAGE) {
           const known = [...byLanguage.keys()].filter((l) => l !== FUNCTION_LANGUAGE).join(', ') || 'none';
-          throw new TaskError('UNKNOWN_LANGUAGE', `No executor runs language '${spec.language}' (registered: ${known}).`);
+          throw new TaskError(
+            'UNKNOWN_LANGUAGE',
+            `No executor runs language '${spec.language}' (registered: ${known}).`,
+          );
         }
         slot = entry.slot;
         language = entry.language;
@@ -578,9 +622,13 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
           prepared = outcome.prepared;
         } catch (error) {
           if (error instanceof TaskError) throw error;
-          throw new TaskError('EXECUTOR_ERROR', `The ${slot.executor.name} executor could not prepare the task: ${toTaskFailure(error).message}`, {
-            cause: error,
-          });
+          throw new TaskError(
+            'EXECUTOR_ERROR',
+            `The ${slot.executor.name} executor could not prepare the task: ${toTaskFailure(error).message}`,
+            {
+              cause: error,
+            },
+          );
         } finally {
           reserved.delete(key);
         }
@@ -590,7 +638,10 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
         }
         if (parent && tasks.get(parent.key) !== parent) {
           slot.executor.release?.(prepared);
-          throw new TaskError('INVALID_ARGUMENT', `Parent task '${parent.id}' was removed while the task was being prepared.`);
+          throw new TaskError(
+            'INVALID_ARGUMENT',
+            `Parent task '${parent.id}' was removed while the task was being prepared.`,
+          );
         }
       }
 
@@ -634,7 +685,11 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
       const task = find(id);
       if (!task || disposed) return notFound(id);
       if (apply(task, 'start')) return { ok: true };
-      return refuse('INVALID_STATE', `Task '${task.id}' is ${task.state}; only a NotStarted task can be started.`, task);
+      return refuse(
+        'INVALID_STATE',
+        `Task '${task.id}' is ${task.state}; only a NotStarted task can be started.`,
+        task,
+      );
     },
 
     cancel: (id) => service.tryCancel(id).ok,
@@ -677,7 +732,8 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     },
 
     list({ state, parentId, offset = 0, limit = Number.POSITIVE_INFINITY } = {}) {
-      const states = state === undefined ? null : new Set<TaskState>(typeof state === 'string' ? [state] : state);
+      const states =
+        state === undefined ? null : new Set<TaskState>(typeof state === 'string' ? [state] : state);
       const parentKey = typeof parentId === 'string' ? parentId.toLowerCase() : parentId;
       const matched: TaskSnapshot[] = [];
       let total = 0;
@@ -713,7 +769,10 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
 
     wait(id, { timeoutMs } = {}) {
       const task = find(id);
-      if (!task) return Promise.reject(new TaskError('NOT_FOUND', `Task '${String(id)}' not found.`, { taskId: String(id) }));
+      if (!task)
+        return Promise.reject(
+          new TaskError('NOT_FOUND', `Task '${String(id)}' not found.`, { taskId: String(id) }),
+        );
       if (isFinished(task.state)) return Promise.resolve(toSnapshot(task));
       return new Promise<TaskSnapshot>((resolve) => {
         let cancelTimer: (() => void) | null = null;
@@ -723,11 +782,14 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
         };
         (task.waiters ??= []).push(wake);
         if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-          cancelTimer = clock.setTimer(() => {
-            const at = task.waiters?.indexOf(wake) ?? -1;
-            if (at !== -1) task.waiters!.splice(at, 1);
-            resolve(toSnapshot(task));
-          }, Math.max(0, timeoutMs));
+          cancelTimer = clock.setTimer(
+            () => {
+              const at = task.waiters?.indexOf(wake) ?? -1;
+              if (at !== -1) task.waiters!.splice(at, 1);
+              resolve(toSnapshot(task));
+            },
+            Math.max(0, timeoutMs),
+          );
         }
       });
     },
@@ -748,7 +810,8 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
       };
     },
 
-    languages: () => [...new Set([...byLanguage.values()].map((e) => e.language))].filter((l) => l !== FUNCTION_LANGUAGE),
+    languages: () =>
+      [...new Set([...byLanguage.values()].map((e) => e.language))].filter((l) => l !== FUNCTION_LANGUAGE),
 
     async health() {
       const report: Awaited<ReturnType<TaskService['health']>> = {};
@@ -776,13 +839,16 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
           }),
       );
       // Queued tasks first, so cancelling a running one does not start the next in line.
-      for (const task of pending) if (task.state === 'Queued' || task.state === 'NotStarted') cancelTask(task, 'dispose');
+      for (const task of pending)
+        if (task.state === 'Queued' || task.state === 'NotStarted') cancelTask(task, 'dispose');
       for (const task of pending) cancelTask(task, 'dispose');
       const finished = await Promise.all(ended);
       const abandoned = finished.filter((t) => t.end?.forced).map((t) => t.id);
       const stopped = finished.filter((t) => !t.end?.forced).map((t) => t.id);
       await Promise.all(
-        [...slots.values()].map((slot) => slot.executor.dispose().catch((error: unknown) => reportInternal(error))),
+        [...slots.values()].map((slot) =>
+          slot.executor.dispose().catch((error: unknown) => reportInternal(error)),
+        ),
       );
       listeners.clear();
       taskListeners.clear();

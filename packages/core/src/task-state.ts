@@ -35,15 +35,7 @@ export function isFinished(state: TaskState): state is FinishedState {
  * `complete`, `fail` and `stopped`.
  */
 export type TaskEvent =
-  | 'start'
-  | 'run'
-  | 'cancel'
-  | 'timeout'
-  | 'complete'
-  | 'fail'
-  | 'stopped'
-  | 'force'
-  | 'remove';
+  'start' | 'run' | 'cancel' | 'timeout' | 'complete' | 'fail' | 'stopped' | 'force' | 'remove';
 
 export const TASK_EVENTS = [
   'start',
@@ -120,7 +112,12 @@ export const TASK_TRANSITIONS = {
 } as const satisfies Record<TaskState, Partial<Record<TaskEvent, TransitionRule>>>;
 
 export type TransitionResult =
-  | { readonly ok: true; readonly from: TaskState; readonly to: TaskState; readonly effects: readonly TaskEffect[] }
+  | {
+      readonly ok: true;
+      readonly from: TaskState;
+      readonly to: TaskState;
+      readonly effects: readonly TaskEffect[];
+    }
   | { readonly ok: false; readonly from: TaskState; readonly event: TaskEvent };
 
 /**

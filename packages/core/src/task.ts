@@ -171,7 +171,10 @@ export class OutputBuffer {
 
   /** Records in order, those with `seq > afterSeq`, at most `limit`. */
   read(afterSeq = 0, limit = Number.POSITIVE_INFINITY): SequencedOutputRecord[] {
-    const ordered = this.#head === 0 ? this.#items : [...this.#items.slice(this.#head), ...this.#items.slice(0, this.#head)];
+    const ordered =
+      this.#head === 0
+        ? this.#items
+        : [...this.#items.slice(this.#head), ...this.#items.slice(0, this.#head)];
     const out: SequencedOutputRecord[] = [];
     for (const r of ordered) {
       if (r.seq <= afterSeq) continue;

@@ -31,15 +31,18 @@ describe('TaskProgress', () => {
     },
   );
 
-  it.each(['', '   ', '\n\t', null, 42])('should reject the blank or non-string status message %j', (input) => {
-    const p = new TaskProgress();
-    const attempt = (): void => {
-      p.statusMessage = input as string;
-    };
-    expect(attempt).toThrow(TaskError);
-    expect(attempt).toThrow(/StatusMessage must be a non-blank string/);
-    expect(p.statusMessage).toBe('Not started');
-  });
+  it.each(['', '   ', '\n\t', null, 42])(
+    'should reject the blank or non-string status message %j',
+    (input) => {
+      const p = new TaskProgress();
+      const attempt = (): void => {
+        p.statusMessage = input as string;
+      };
+      expect(attempt).toThrow(TaskError);
+      expect(attempt).toThrow(/StatusMessage must be a non-blank string/);
+      expect(p.statusMessage).toBe('Not started');
+    },
+  );
 
   it('should set 100% on complete, keep the percentage on fail and cancel, and go to 0% on reset', () => {
     const p = new TaskProgress();
@@ -67,7 +70,10 @@ describe('TaskProgress', () => {
   });
 
   it('should validate untrusted updates with applyProgress', () => {
-    expect(applyProgress(INITIAL_PROGRESS, { percentComplete: 500 })).toEqual({ percentComplete: 100, statusMessage: 'Not started' });
+    expect(applyProgress(INITIAL_PROGRESS, { percentComplete: 500 })).toEqual({
+      percentComplete: 100,
+      statusMessage: 'Not started',
+    });
     expect(() => applyProgress(INITIAL_PROGRESS, { statusMessage: '' })).toThrow(TaskError);
   });
 });

@@ -76,33 +76,79 @@ afterEach(async () => {
 describe('createTaskService', () => {
   describe('caller operations in every state', () => {
     // state -> operation -> [accepted?, state afterwards, refusal code]
-    const table: Record<TaskState, Record<'start' | 'cancel' | 'remove', [boolean, TaskState | 'gone', string?]>> = {
-      NotStarted: { start: [true, 'Running'], cancel: [true, 'Stopped'], remove: [false, 'NotStarted', 'INVALID_STATE'] },
-      Queued: { start: [false, 'Queued', 'INVALID_STATE'], cancel: [true, 'Stopped'], remove: [false, 'Queued', 'INVALID_STATE'] },
-      Running: { start: [false, 'Running', 'INVALID_STATE'], cancel: [true, 'Stopping'], remove: [false, 'Running', 'INVALID_STATE'] },
-      Stopping: { start: [false, 'Stopping', 'INVALID_STATE'], cancel: [true, 'Stopping'], remove: [false, 'Stopping', 'INVALID_STATE'] },
-      Completed: { start: [false, 'Completed', 'INVALID_STATE'], cancel: [false, 'Completed', 'INVALID_STATE'], remove: [true, 'gone'] },
-      Failed: { start: [false, 'Failed', 'INVALID_STATE'], cancel: [false, 'Failed', 'INVALID_STATE'], remove: [true, 'gone'] },
-      Stopped: { start: [false, 'Stopped', 'INVALID_STATE'], cancel: [false, 'Stopped', 'INVALID_STATE'], remove: [true, 'gone'] },
+    const table: Record<
+      TaskState,
+      Record<'start' | 'cancel' | 'remove', [boolean, TaskState | 'gone', string?]>
+    > = {
+      NotStarted: {
+        start: [true, 'Running'],
+        cancel: [true, 'Stopped'],
+        remove: [false, 'NotStarted', 'INVALID_STATE'],
+      },
+      Queued: {
+        start: [false, 'Queued', 'INVALID_STATE'],
+        cancel: [true, 'Stopped'],
+        remove: [false, 'Queued', 'INVALID_STATE'],
+      },
+      Running: {
+        start: [false, 'Running', 'INVALID_STATE'],
+        cancel: [true, 'Stopping'],
+        remove: [false, 'Running', 'INVALID_STATE'],
+      },
+      Stopping: {
+        start: [false, 'Stopping', 'INVALID_STATE'],
+        cancel: [true, 'Stopping'],
+        remove: [false, 'Stopping', 'INVALID_STATE'],
+      },
+      Completed: {
+        start: [false, 'Completed', 'INVALID_STATE'],
+        cancel: [false, 'Completed', 'INVALID_STATE'],
+        remove: [true, 'gone'],
+      },
+      Failed: {
+        start: [false, 'Failed', 'INVALID_STATE'],
+        cancel: [false, 'Failed', 'INVALID_STATE'],
+        remove: [true, 'gone'],
+      },
+      Stopped: {
+        start: [false, 'Stopped', 'INVALID_STATE'],
+        cancel: [false, 'Stopped', 'INVALID_STATE'],
+        remove: [true, 'gone'],
+      },
     };
     const cases = Object.entries(table).flatMap(([state, ops]) =>
-      Object.entries(ops).map(([op, expected]) => [state as TaskState, op as 'start' | 'cancel' | 'remove', expected] as const),
+      Object.entries(ops).map(
+        ([op, expected]) => [state as TaskState, op as 'start' | 'cancel' | 'remove', expected] as const,
+      ),
     );
 
     it.each(cases)('should answer %s x %s as the table says', async (state, op, [accepted, after, code]) => {
       const id = await taskIn(state);
       expect(service.state(id)).toBe(state);
-      const result = op === 'start' ? service.tryStart(id) : op === 'cancel' ? service.tryCancel(id) : service.tryRemove(id);
+      const result =
+        op === 'start'
+          ? service.tryStart(id)
+          : op === 'cancel'
+            ? service.tryCancel(id)
+            : service.tryRemove(id);
       expect(result.ok).toBe(accepted);
       if (!result.ok) expect(result.code).toBe(code);
       expect(service.state(id) ?? 'gone').toBe(after);
     });
 
-    it.each(['start', 'cancel', 'remove'] as const)('should report NOT_FOUND for %s of an unknown id', (op) => {
-      const result = op === 'start' ? service.tryStart('nope') : op === 'cancel' ? service.tryCancel('nope') : service.tryRemove('nope');
-      expect(result).toMatchObject({ ok: false, code: 'NOT_FOUND' });
-      expect(service[op]('nope')).toBe(false);
-    });
+    it.each(['start', 'cancel', 'remove'] as const)(
+      'should report NOT_FOUND for %s of an unknown id',
+      (op) => {
+        const result =
+          op === 'start'
+            ? service.tryStart('nope')
+            : op === 'cancel'
+              ? service.tryCancel('nope')
+              : service.tryRemove('nope');
+        expect(result).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+        expect(service[op]('nope')).toBe(false);
+      },
+    );
   });
 
   describe('executor outcomes in every running state', () => {
@@ -124,7 +170,8 @@ describe('createTaskService', () => {
       expect(done.end?.reason).toBe(reason);
       expect(done.end?.forced).toBe(false);
       if (done.state === 'Completed') expect(done.result).toBe(7);
-      if (done.state === 'Failed') expect(done.error).toMatchObject({ message: 'bad', type: 'RangeError', location: { line: 3 } });
+      if (done.state === 'Failed')
+        expect(done.error).toMatchObject({ message: 'bad', type: 'RangeError', location: { line: 3 } });
       expect(done.completedAt).toBe(clock.now());
     });
 
@@ -179,21 +226,76 @@ describe('createTaskService', () => {
 
     it.each([
       ['a non-object', 42, 'INVALID_ARGUMENT', /must be an object/],
-      ['an unknown language', { language: 'cobol', code: 'x' }, 'UNKNOWN_LANGUAGE', /cobol.*registered: manual/],
+      [
+        'an unknown language',
+        { language: 'cobol', code: 'x' },
+        'UNKNOWN_LANGUAGE',
+        /cobol.*registered: manual/,
+      ],
       ['a missing language', { code: 'x' }, 'INVALID_ARGUMENT', /language is missing/],
       ['missing code', { language: 'manual' }, 'INVALID_ARGUMENT', /code is missing/],
       ['empty code', { language: 'manual', code: '  ' }, 'INVALID_ARGUMENT', /code is empty/],
-      ['array arguments', { language: 'manual', code: 'x', args: [1] }, 'INVALID_ARGUMENT', /arguments must be an object/],
-      ['string arguments', { language: 'manual', code: 'x', args: 'a=1' }, 'INVALID_ARGUMENT', /arguments must be an object/],
-      ['a bad argument name', { language: 'manual', code: 'x', args: { 'my var': 1 } }, 'INVALID_ARGUMENT', /not a valid variable name/],
-      ['a reserved argument name', { language: 'manual', code: 'x', args: { TaskProgress: 1 } }, 'INVALID_ARGUMENT', /reserved/],
-      ['a non-JSON argument', { language: 'manual', code: 'x', args: { when: new Date() } }, 'INVALID_ARGUMENT', /'when' is not a plain object/],
-      ['a NaN argument', { language: 'manual', code: 'x', args: { n: Number.NaN } }, 'INVALID_ARGUMENT', /'n' is NaN/],
-      ['a blank name', { language: 'manual', code: 'x', name: ' ' }, 'INVALID_ARGUMENT', /name must be a non-blank/],
+      [
+        'array arguments',
+        { language: 'manual', code: 'x', args: [1] },
+        'INVALID_ARGUMENT',
+        /arguments must be an object/,
+      ],
+      [
+        'string arguments',
+        { language: 'manual', code: 'x', args: 'a=1' },
+        'INVALID_ARGUMENT',
+        /arguments must be an object/,
+      ],
+      [
+        'a bad argument name',
+        { language: 'manual', code: 'x', args: { 'my var': 1 } },
+        'INVALID_ARGUMENT',
+        /not a valid variable name/,
+      ],
+      [
+        'a reserved argument name',
+        { language: 'manual', code: 'x', args: { TaskProgress: 1 } },
+        'INVALID_ARGUMENT',
+        /reserved/,
+      ],
+      [
+        'a non-JSON argument',
+        { language: 'manual', code: 'x', args: { when: new Date() } },
+        'INVALID_ARGUMENT',
+        /'when' is not a plain object/,
+      ],
+      [
+        'a NaN argument',
+        { language: 'manual', code: 'x', args: { n: Number.NaN } },
+        'INVALID_ARGUMENT',
+        /'n' is NaN/,
+      ],
+      [
+        'a blank name',
+        { language: 'manual', code: 'x', name: ' ' },
+        'INVALID_ARGUMENT',
+        /name must be a non-blank/,
+      ],
       ['a bad id', { language: 'manual', code: 'x', id: 'a b/c' }, 'INVALID_ARGUMENT', /Invalid id/],
-      ['a missing parent', { language: 'manual', code: 'x', parentId: 'ghost' }, 'INVALID_ARGUMENT', /Parent task 'ghost' does not exist/],
-      ['a negative timeout', { language: 'manual', code: 'x', timeoutMs: -1 }, 'INVALID_ARGUMENT', /timeoutMs/],
-      ['both run and code', { language: 'manual', code: 'x', run: () => 1 }, 'INVALID_ARGUMENT', /either run or language/],
+      [
+        'a missing parent',
+        { language: 'manual', code: 'x', parentId: 'ghost' },
+        'INVALID_ARGUMENT',
+        /Parent task 'ghost' does not exist/,
+      ],
+      [
+        'a negative timeout',
+        { language: 'manual', code: 'x', timeoutMs: -1 },
+        'INVALID_ARGUMENT',
+        /timeoutMs/,
+      ],
+      [
+        'both run and code',
+        { language: 'manual', code: 'x', run: () => 1 },
+        'INVALID_ARGUMENT',
+        /either run or language/,
+      ],
     ])('should refuse %s with a typed error and register nothing', async (_label, input, code, message) => {
       const error = await service.create(input as never).catch((e: unknown) => e);
       expect(isTaskError(error, code as never)).toBe(true);
@@ -202,7 +304,9 @@ describe('createTaskService', () => {
     });
 
     it('should return compile errors as diagnostics and register nothing', async () => {
-      const diagnostics = [{ id: 'E1', severity: 'error' as const, message: 'Unexpected token', line: 2, column: 5 }];
+      const diagnostics = [
+        { id: 'E1', severity: 'error' as const, message: 'Unexpected token', line: 2, column: 5 },
+      ];
       executor.failPrepare('bad code', diagnostics);
       const error = await create({ code: 'bad code' }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TaskError);
@@ -213,7 +317,10 @@ describe('createTaskService', () => {
 
     it('should turn an executor that throws while preparing into EXECUTOR_ERROR', async () => {
       executor.prepare = () => Promise.reject(new Error('host is down'));
-      await expect(create()).rejects.toMatchObject({ code: 'EXECUTOR_ERROR', message: expect.stringContaining('host is down') });
+      await expect(create()).rejects.toMatchObject({
+        code: 'EXECUTOR_ERROR',
+        message: expect.stringContaining('host is down'),
+      });
     });
 
     it('should copy code arguments so later changes by the caller do not leak in', async () => {
@@ -238,7 +345,10 @@ describe('createTaskService', () => {
       const id = await taskIn('Running');
       run(id).progress({ percentComplete: 100, statusMessage: 'All 12 files copied' });
       run(id).complete();
-      expect((await service.wait(id)).progress).toEqual({ percentComplete: 100, statusMessage: 'All 12 files copied' });
+      expect((await service.wait(id)).progress).toEqual({
+        percentComplete: 100,
+        statusMessage: 'All 12 files copied',
+      });
     });
 
     it('should keep the last percentage on Failed and Stopped (Kestrun forces 100)', async () => {
@@ -251,10 +361,16 @@ describe('createTaskService', () => {
       run(stopped).progress({ percentComplete: 60, statusMessage: 'x' });
       service.cancel(stopped);
       run(stopped).cancelled();
-      expect((await service.wait(stopped)).progress).toEqual({ percentComplete: 60, statusMessage: 'Cancelled' });
+      expect((await service.wait(stopped)).progress).toEqual({
+        percentComplete: 60,
+        statusMessage: 'Cancelled',
+      });
 
       const early = await taskIn('Stopped');
-      expect(service.get(early)?.progress).toEqual({ percentComplete: 0, statusMessage: 'Cancelled before start' });
+      expect(service.get(early)?.progress).toEqual({
+        percentComplete: 0,
+        statusMessage: 'Cancelled before start',
+      });
     });
 
     it('should ignore an invalid reading from an executor and report it as an internal error', async () => {
@@ -307,7 +423,11 @@ describe('createTaskService', () => {
       service.cancel(id);
       expect(states).toEqual(['Stopping', 'Stopped']);
       expect(executor.runs.has(id)).toBe(false);
-      expect(service.get(id)).toMatchObject({ state: 'Stopped', startedAt: null, end: { reason: 'cancelled', by: 'caller' } });
+      expect(service.get(id)).toMatchObject({
+        state: 'Stopped',
+        startedAt: null,
+        end: { reason: 'cancelled', by: 'caller' },
+      });
     });
   });
 
@@ -315,7 +435,13 @@ describe('createTaskService', () => {
     it('should run at most maxConcurrency tasks and start the queue in FIFO order', async () => {
       const ids = [];
       for (let i = 0; i < 5; i++) ids.push(await create({ autoStart: true }));
-      expect(ids.map((id) => service.state(id))).toEqual(['Running', 'Running', 'Queued', 'Queued', 'Queued']);
+      expect(ids.map((id) => service.state(id))).toEqual([
+        'Running',
+        'Running',
+        'Queued',
+        'Queued',
+        'Queued',
+      ]);
       run(ids[1]!).complete();
       await flush();
       expect(service.state(ids[2]!)).toBe('Running');
@@ -354,7 +480,10 @@ describe('createTaskService', () => {
       clock.advance(1);
       expect(executor.forceStopped).toEqual([id]);
       const done = await service.wait(id);
-      expect(done).toMatchObject({ state: 'Stopped', end: { reason: 'cancelled', forced: true, by: 'caller' } });
+      expect(done).toMatchObject({
+        state: 'Stopped',
+        end: { reason: 'cancelled', forced: true, by: 'caller' },
+      });
       expect(done.progress.statusMessage).toBe('Cancelled (stopped by force)');
       run(id).complete('late');
       await flush();
@@ -537,7 +666,10 @@ describe('createTaskService', () => {
       const b = await taskIn('Stopped');
       const c = await taskIn('NotStarted');
       expect(service.list().tasks.map((t) => t.id)).toEqual([a, b, c]);
-      expect(service.list({ state: 'NotStarted' })).toMatchObject({ total: 2, tasks: [{ id: a }, { id: c }] });
+      expect(service.list({ state: 'NotStarted' })).toMatchObject({
+        total: 2,
+        tasks: [{ id: a }, { id: c }],
+      });
       expect(service.list({ state: ['Stopped', 'Running'] }).tasks.map((t) => t.id)).toEqual([b]);
       expect(service.list({ offset: 1, limit: 1 })).toMatchObject({ total: 3, tasks: [{ id: b }] });
     });
@@ -598,7 +730,9 @@ describe('createTaskService', () => {
         'removed',
       ]);
       const completed = events.find((e) => e.type === 'state' && e.to === 'Completed');
-      expect(completed).toMatchObject({ task: { state: 'Completed', result: 'ok', completedAt: clock.now() } });
+      expect(completed).toMatchObject({
+        task: { state: 'Completed', result: 'ok', completedAt: clock.now() },
+      });
     });
 
     it('should survive a throwing listener and report it', async () => {
@@ -638,7 +772,12 @@ describe('createTaskService', () => {
         autoStart: true,
       });
       const done = await real.wait(id);
-      expect(done).toMatchObject({ state: 'Completed', result: 4, language: 'function', progress: { percentComplete: 100 } });
+      expect(done).toMatchObject({
+        state: 'Completed',
+        result: 4,
+        language: 'function',
+        progress: { percentComplete: 100 },
+      });
       expect(real.output(id)?.records[0]).toMatchObject({ stream: 'stdout', text: `task ${id}` });
       await real.dispose();
     });
@@ -658,7 +797,10 @@ describe('createTaskService', () => {
           throw new TypeError('bad input');
         },
       });
-      expect(await real.wait(throwing)).toMatchObject({ state: 'Failed', error: { message: 'bad input', type: 'TypeError' } });
+      expect(await real.wait(throwing)).toMatchObject({
+        state: 'Failed',
+        error: { message: 'bad input', type: 'TypeError' },
+      });
       await real.dispose();
     });
 
@@ -670,7 +812,10 @@ describe('createTaskService', () => {
           progress.statusMessage = '';
         },
       });
-      expect(await real.wait(id)).toMatchObject({ state: 'Failed', error: { message: expect.stringMatching(/non-blank/) } });
+      expect(await real.wait(id)).toMatchObject({
+        state: 'Failed',
+        error: { message: expect.stringMatching(/non-blank/) },
+      });
       await real.dispose();
     });
   });

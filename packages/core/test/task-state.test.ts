@@ -9,7 +9,13 @@ import type { TaskEvent, TaskState } from '../src/index.js';
 const LEGAL: Record<TaskState, Partial<Record<TaskEvent, TaskState>>> = {
   NotStarted: { start: 'Queued', cancel: 'Stopped' },
   Queued: { run: 'Running', cancel: 'Stopping' },
-  Running: { cancel: 'Stopping', timeout: 'Stopping', complete: 'Completed', fail: 'Failed', stopped: 'Stopped' },
+  Running: {
+    cancel: 'Stopping',
+    timeout: 'Stopping',
+    complete: 'Completed',
+    fail: 'Failed',
+    stopped: 'Stopped',
+  },
   Stopping: {
     cancel: 'Stopping',
     timeout: 'Stopping',

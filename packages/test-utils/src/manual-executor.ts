@@ -7,7 +7,10 @@ export interface ManualRun {
   fail(error?: Partial<TaskFailure>): void;
   cancelled(): void;
   progress(snapshot: ProgressSnapshot): void;
-  output(text: string, stream?: 'stdout' | 'stderr' | 'error' | 'warning' | 'verbose' | 'debug' | 'information'): void;
+  output(
+    text: string,
+    stream?: 'stdout' | 'stderr' | 'error' | 'warning' | 'verbose' | 'debug' | 'information',
+  ): void;
 }
 
 export interface ManualExecutor extends Executor<string> {
@@ -24,7 +27,9 @@ export interface ManualExecutor extends Executor<string> {
  * An executor whose runs the test settles by hand, for testing the engine's own logic (queueing,
  * races, timeouts). It stands in for no engine: executor packages test their real runtimes.
  */
-export function createManualExecutor(options: { name?: string; languages?: string[]; maxConcurrency?: number } = {}): ManualExecutor {
+export function createManualExecutor(
+  options: { name?: string; languages?: string[]; maxConcurrency?: number } = {},
+): ManualExecutor {
   const runs = new Map<string, ManualRun>();
   const badCode = new Map<string, Diagnostic[]>();
   const executor: ManualExecutor = {
