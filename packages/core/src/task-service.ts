@@ -144,6 +144,14 @@ const DEFAULTS = {
 } as const;
 
 const CANCELLED_BEFORE_START = 'Cancelled before start';
+// Shared, frozen: most finished tasks end the same way, and 100,000 copies would cost megabytes.
+const COMPLETED_END: TaskEnd = Object.freeze({ reason: 'completed', forced: false });
+const FAILED_END: TaskEnd = Object.freeze({ reason: 'failed', forced: false });
+const COMPLETED_PROGRESS: ProgressSnapshot = Object.freeze({
+  percentComplete: 100,
+  statusMessage: 'Completed',
+});
+const RUNNING_PROGRESS: ProgressSnapshot = Object.freeze({ percentComplete: 0, statusMessage: 'Running' });
 const EMPTY_ARGS: TaskArguments = Object.freeze({});
 const STREAMS: ReadonlySet<string> = new Set(OUTPUT_STREAMS);
 
@@ -408,8 +416,8 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
   };
 
   const endOf = (task: TaskRecord, event: TaskEvent, detail?: string): TaskEnd => {
-    if (task.state === 'Completed') return { reason: 'completed', forced: false };
-    if (task.state === 'Failed') return { reason: 'failed', forced: false };
+    if (task.state === 'Completed') return COMPLETED_END;
+    if (task.state === 'Failed') return FAILED_END;
     const by = task.stopBy ?? 'script';
     const reason = by === 'timeout' ? 'timedOut' : 'cancelled';
     const end: TaskEnd = { reason, forced: event === 'force', by };
@@ -463,7 +471,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     switch (task.state) {
       case 'Completed':
         // Keep the script's own final message when it said it was done (100%).
-        return percentComplete === 100 ? task.progress : { percentComplete: 100, statusMessage: 'Completed' };
+        return percentComplete === 100 ? task.progress : COMPLETED_PROGRESS;
       case 'Failed':
         return { percentComplete, statusMessage: 'Failed' };
       default:
