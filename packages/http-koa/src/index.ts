@@ -1,0 +1,10 @@
+export { createTaskRouter } from './task-router.js';
+export type { TaskRouterOptions } from './task-router.js';
+export { streamTaskEvents } from './sse.js';
+export type { TaskEventStreamOptions } from './sse.js';
+export { toTaskJson } from './task-json.js';
+export type { TaskJson } from './task-json.js';
+export { parseIntegerQuery, queryId, queryInteger, queryValue, sendJson, sendText } from './query.js';
+export type { IntegerRule, QueryResult } from './query.js';
+export { HTTP_STATUS, HttpError, toErrorResponse } from './errors.js';
+export type { ErrorBody, ErrorCode, HttpErrorCode } from './errors.js';

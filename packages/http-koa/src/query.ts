@@ -1,0 +1,66 @@
+import type { Context } from 'koa';
+
+export type QueryResult<T> = { ok: true; value: T } | { ok: false; message: string };
+
+export interface IntegerRule {
+  /** Used when the parameter is missing or empty. */
+  default: number;
+  /** Values below this (after parsing) also take the default, as the tutorial does for `<= 0`. */
+  defaultBelow?: number;
+  /** Largest accepted value; above it is a 400, not a silent clamp. */
+  max: number;
+}
+
+/** The first value of a query parameter, or undefined. */
+export function queryValue(ctx: Context, name: string): string | undefined {
+  const raw = ctx.query[name];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  return value === undefined ? undefined : value;
+}
+
+/**
+ * Parses an integer query parameter with the tutorial's defaults but without its crashes: `abc`,
+ * `1.5`, `1e400` or a value past `max` is an error message (for a 400), never a 500.
+ */
+export function parseIntegerQuery(
+  value: string | undefined,
+  name: string,
+  rule: IntegerRule,
+): QueryResult<number> {
+  if (value === undefined || value.trim() === '') return { ok: true, value: rule.default };
+  const text = value.trim();
+  if (!/^[+-]?\d+$/.test(text)) {
+    return { ok: false, message: `Query parameter '${name}' must be an integer, got '${value}'.` };
+  }
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n > rule.max) {
+    return { ok: false, message: `Query parameter '${name}' must be at most ${rule.max}, got '${value}'.` };
+  }
+  if (rule.defaultBelow !== undefined && n < rule.defaultBelow) return { ok: true, value: rule.default };
+  return { ok: true, value: n };
+}
+
+/** Reads `name` from the query with {@link parseIntegerQuery}. */
+export function queryInteger(ctx: Context, name: string, rule: IntegerRule): QueryResult<number> {
+  return parseIntegerQuery(queryValue(ctx, name), name, rule);
+}
+
+/** The `id` query parameter, trimmed, or undefined when missing or blank (the tutorial's 400). */
+export function queryId(ctx: Context, name = 'id'): string | undefined {
+  const value = queryValue(ctx, name)?.trim();
+  return value ? value : undefined;
+}
+
+/** Writes a JSON response. `undefined` becomes JSON `null` so a null result is still 200 JSON. */
+export function sendJson(ctx: Context, status: number, body: unknown): void {
+  ctx.status = status;
+  ctx.type = 'application/json; charset=utf-8';
+  ctx.body = JSON.stringify(body === undefined ? null : body);
+}
+
+/** Writes a plain-text response. */
+export function sendText(ctx: Context, status: number, text: string): void {
+  ctx.status = status;
+  ctx.type = 'text/plain; charset=utf-8';
+  ctx.body = text;
+}
