@@ -5,9 +5,11 @@ export type QueryResult<T> = { ok: true; value: T } | { ok: false; message: stri
 export interface IntegerRule {
   /** Used when the parameter is missing or empty. */
   default: number;
-  /** Values below this (after parsing) also take the default, as the tutorial does for `<= 0`. */
-  defaultBelow?: number;
-  /** Largest accepted value; above it is a 400, not a silent clamp. */
+  /** `0` takes the default too, as the tutorial's `if ($seconds -le 0)` does. */
+  zeroMeansDefault?: boolean;
+  /** Smallest accepted value (default 0); below it is an error, not a silent default. */
+  min?: number;
+  /** Largest accepted value; above it is an error, not a silent clamp. */
   max: number;
 }
 
@@ -20,7 +22,8 @@ export function queryValue(ctx: Context, name: string): string | undefined {
 
 /**
  * Parses an integer query parameter with the tutorial's defaults but without its crashes: `abc`,
- * `1.5`, `1e400` or a value past `max` is an error message (for a 400), never a 500.
+ * `1.5`, `1e400`, a negative number or a value past `max` is an error message (for a 400), never
+ * a 500.
  */
 export function parseIntegerQuery(
   value: string | undefined,
@@ -33,10 +36,14 @@ export function parseIntegerQuery(
     return { ok: false, message: `Query parameter '${name}' must be an integer, got '${value}'.` };
   }
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n > rule.max) {
-    return { ok: false, message: `Query parameter '${name}' must be at most ${rule.max}, got '${value}'.` };
+  const min = rule.min ?? 0;
+  if (!Number.isSafeInteger(n) || n > rule.max || n < min) {
+    return {
+      ok: false,
+      message: `Query parameter '${name}' must be an integer from ${min} to ${rule.max}, got '${value}'.`,
+    };
   }
-  if (rule.defaultBelow !== undefined && n < rule.defaultBelow) return { ok: true, value: rule.default };
+  if (n === 0 && rule.zeroMeansDefault) return { ok: true, value: rule.default };
   return { ok: true, value: n };
 }
 
