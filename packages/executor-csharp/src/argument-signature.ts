@@ -15,7 +15,9 @@ const LONG_MAX = 2n ** 63n - 1n;
  */
 export function toArgumentKind(value: unknown): ArgumentKind {
   const json =
-    value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function'
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
       ? (value as { toJSON: () => unknown }).toJSON()
       : value;
   switch (typeof json) {

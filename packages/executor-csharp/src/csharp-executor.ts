@@ -70,7 +70,9 @@ export function getCSharpHostPath(): string {
 
 const positiveInteger = (name: string, value: number, allowZero = false): number => {
   if (!Number.isInteger(value) || value < (allowZero ? 0 : 1))
-    throw new RangeError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${value}.`);
+    throw new RangeError(
+      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${value}.`,
+    );
   return value;
 };
 
