@@ -65,7 +65,8 @@ export function getCSharpHostPath(): string {
     join(here, 'host', 'kr-csharp-host.dll'),
     join(here, '..', 'dist', 'host', 'kr-csharp-host.dll'),
   ];
-  return candidates.find((path) => existsSync(path)) ?? candidates[0]!;
+  // Not built: name dist/host in the error either way.
+  return candidates.find((path) => existsSync(path)) ?? candidates[1]!;
 }
 
 const positiveInteger = (name: string, value: number, allowZero = false): number => {

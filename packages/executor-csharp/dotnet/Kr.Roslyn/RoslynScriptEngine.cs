@@ -13,6 +13,13 @@ public sealed class RoslynEngineOptions
     public int CacheCapacity { get; init; } = 256;
     public int MaxResultDepth { get; init; } = 64;
     public int MaxResultNodes { get; init; } = 100_000;
+    /// <summary>
+    /// After this many ALC unloads, run full blocking GCs on a pool thread so the unloads complete. An
+    /// unload only finishes when a gen-2 collection finds the ALC unreachable, and a host that mostly
+    /// compiles allocates too little to trigger gen 2 by itself: without this, evicted scripts stay
+    /// mapped and the host's RSS keeps growing. 0 leaves it to the GC.
+    /// </summary>
+    public int CollectAfterUnloads { get; init; } = 32;
 }
 
 /// <summary>
@@ -40,6 +47,8 @@ public sealed class RoslynScriptEngine : IScriptEngine
     private long _alcLoaded, _alcUnloadRequested, _alcUnloadedConfirmed;
     private long _runsTotal, _abandonedTotal, _abandonedRunning;
     private double _lastCompileMs, _totalCompileMs;
+    private int _unloadsSinceCollect, _collectScheduled;
+    private long _unloadCollections;
     private volatile bool _warm;
 
     public RoslynScriptEngine(RoslynEngineOptions? options = null)
@@ -388,6 +397,29 @@ public sealed class RoslynScriptEngine : IScriptEngine
         alc.Unload();
         _alcUnloadRequested++;
         _unloading.Add(new WeakReference(alc));
+        if (_options.CollectAfterUnloads > 0 && ++_unloadsSinceCollect >= _options.CollectAfterUnloads
+            && Interlocked.Exchange(ref _collectScheduled, 1) == 0)
+        {
+            _unloadsSinceCollect = 0;
+            ThreadPool.UnsafeQueueUserWorkItem(static self => self.CollectUnloaded(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Full GCs until the pending unloads are confirmed (the loader allocator needs a finalizer
+    /// pass between two collections), at most three rounds.</summary>
+    private void CollectUnloaded()
+    {
+        try
+        {
+            for (int round = 0; round < 3; round++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                lock (_gate) { if (_unloading.TrueForAll(w => !w.IsAlive)) break; }
+            }
+            Interlocked.Increment(ref _unloadCollections);
+        }
+        finally { Volatile.Write(ref _collectScheduled, 0); }
     }
 
     // ------------------------------------------------------------------ errors
@@ -453,6 +485,7 @@ public sealed class RoslynScriptEngine : IScriptEngine
                 ["alcUnloaded"] = _alcUnloadedConfirmed,
                 ["alcPendingUnload"] = _unloading.Count,
                 ["alcAlive"] = Interlocked.Read(ref _alcLoaded) - _alcUnloadedConfirmed,
+                ["unloadCollections"] = Interlocked.Read(ref _unloadCollections),
                 ["abandonedRuns"] = Interlocked.Read(ref _abandonedTotal),
                 ["abandonedRunning"] = Interlocked.Read(ref _abandonedRunning),
                 ["metadataReferences"] = References.All.Length,
