@@ -180,7 +180,12 @@ export function createHostSupervisor(options: HostSupervisorOptions): HostSuperv
   // replace(): the host being started next to `current`, and the old ones finishing their requests.
   let incoming: Instance | undefined;
   let replacement:
-    | { instance: Instance; drainTimeoutMs: number; promise: Promise<HostInfo>; settle: (error?: Error) => void }
+    | {
+        instance: Instance;
+        drainTimeoutMs: number;
+        promise: Promise<HostInfo>;
+        settle: (error?: Error) => void;
+      }
     | undefined;
   const draining = new Set<Instance>();
   const waiters: { resolve: (info: HostInfo) => void; reject: (error: Error) => void }[] = [];
