@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace Kr.Host;
 
 /// <summary>
-/// Flushes dirty task sinks a few milliseconds after their first change, so a flood of progress
+/// Flushes dirty task sinks at once after a quiet window, else at the end of the window, so a flood of progress
 /// updates or output lines becomes one frame per window per task instead of one frame per call.
 /// </summary>
 public sealed class EventPump
@@ -27,13 +28,18 @@ public sealed class EventPump
 
     public async Task RunAsync(CancellationToken ct)
     {
+        var lastFlush = 0L;
         while (!ct.IsCancellationRequested)
         {
             await _signal.WaitAsync(ct).ConfigureAwait(false);
-            // The coalescing window: whatever else changes meanwhile rides in the same frames.
-            await Task.Delay(_window, ct).ConfigureAwait(false);
+            // Leading edge: a change after a quiet window goes out at once (a progress update reaches Node
+            // in about a millisecond). Within the window, whatever else changes rides in the next frames,
+            // so a flood costs one frame per task per window.
+            var quiet = Stopwatch.GetElapsedTime(lastFlush);
+            if (quiet < _window) await Task.Delay(_window - quiet, ct).ConfigureAwait(false);
             while (_signal.CurrentCount > 0) _signal.Wait(0);
             while (_dirty.TryDequeue(out var sink)) sink.Flush(_channel);
+            lastFlush = Stopwatch.GetTimestamp();
         }
     }
 }
