@@ -47,12 +47,10 @@ export function parseIntegerQuery(
 ): QueryResult<number> {
   if (value === undefined || value.trim() === '') return { ok: true, value: rule.default };
   const text = value.trim();
-  if (!/^[+-]?\d+$/.test(text)) {
-    return { ok: false, message: `Query parameter '${name}' must be an integer, got '${value}'.` };
-  }
-  const n = Number(text);
   const min = rule.min ?? 0;
+  const n = /^[+-]?\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n) || n > rule.max || n < min) {
+    // One message for every way to be wrong, with the accepted range, so the caller can fix it.
     return {
       ok: false,
       message: `Query parameter '${name}' must be an integer from ${min} to ${rule.max}, got '${value}'.`,
