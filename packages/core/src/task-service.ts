@@ -334,8 +334,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     slot.running++;
     task.holdsSlot = true;
     task.startedAt = clock.now();
-    if (task.progress === INITIAL_PROGRESS)
-      setProgress(task, { percentComplete: 0, statusMessage: 'Running' });
+    if (task.progress === INITIAL_PROGRESS) setProgress(task, RUNNING_PROGRESS);
     const runId = ++task.run;
     const abort = new AbortController();
     task.abort = abort;
@@ -680,6 +679,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
         holdsSlot: false,
         cancelTimers: null,
         waiters: null,
+        snapshot: null,
       };
       tasks.set(key, task);
       if (parent) (parent.children ??= []).push(task);
@@ -717,7 +717,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
 
     get(id) {
       const task = find(id);
-      return task ? toSnapshot(task) : undefined;
+      return task ? toSnapshot(task, true) : undefined;
     },
 
     state: (id) => find(id)?.state,
@@ -749,7 +749,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
         if (states && !states.has(task.state)) continue;
         if (parentKey === null && task.parent !== null) continue;
         if (typeof parentKey === 'string' && task.parent?.key !== parentKey) continue;
-        if (total >= offset && matched.length < limit) matched.push(toSnapshot(task));
+        if (total >= offset && matched.length < limit) matched.push(toSnapshot(task, true));
         total++;
       }
       return { tasks: matched, total };

@@ -127,6 +127,47 @@ export interface TaskRecord {
   holdsSlot: boolean;
   cancelTimers: (() => void)[] | null;
   waiters: ((task: TaskRecord) => void)[] | null;
+  /** The last snapshot and what it was built from; see {@link toSnapshot}. */
+  snapshot: SnapshotMemo | null;
+}
+
+/** What a snapshot was built from: every field of the record a snapshot shows. */
+interface SnapshotMemo {
+  readonly snapshot: TaskSnapshot;
+  readonly state: TaskState;
+  readonly progress: ProgressSnapshot;
+  readonly name: string | null;
+  readonly description: string;
+  readonly startedAt: number | null;
+  readonly completedAt: number | null;
+  readonly childIds: readonly string[];
+  readonly end: TaskEnd | null;
+  readonly result: unknown;
+  readonly error: TaskFailure | null;
+  readonly outputSeq: number;
+  readonly outputDropped: number;
+}
+
+function isCurrent(memo: SnapshotMemo, task: TaskRecord): boolean {
+  if (
+    memo.state !== task.state ||
+    memo.progress !== task.progress ||
+    memo.name !== task.name ||
+    memo.description !== task.description ||
+    memo.startedAt !== task.startedAt ||
+    memo.completedAt !== task.completedAt ||
+    memo.end !== task.end ||
+    memo.result !== task.result ||
+    memo.error !== task.error ||
+    memo.outputSeq !== (task.output?.nextSeq ?? 0) ||
+    memo.outputDropped !== (task.output?.dropped ?? 0)
+  ) {
+    return false;
+  }
+  const children = task.children ?? [];
+  if (children.length !== memo.childIds.length) return false;
+  for (let i = 0; i < children.length; i++) if (children[i]!.id !== memo.childIds[i]) return false;
+  return true;
 }
 
 export interface ExecutorSlot {
@@ -185,8 +226,40 @@ export class OutputBuffer {
   }
 }
 
-/** Builds the public copy of a task. */
-export function toSnapshot(task: TaskRecord): TaskSnapshot {
+/**
+ * The public copy of a task. A task polled while nothing changed (the usual `GET /tasks/state` of a
+ * finished task) gets the same frozen snapshot again instead of a new copy: building one was most
+ * of the engine's cost per request. Every field the snapshot shows is compared, so a change is
+ * never missed. Only `remember` callers (get, list: the polling paths) keep the snapshot on the
+ * record, so tasks nobody polls do not carry a second copy of themselves.
+ */
+export function toSnapshot(task: TaskRecord, remember = false): TaskSnapshot {
+  const memo = task.snapshot;
+  if (memo !== null && isCurrent(memo, task)) return memo.snapshot;
+  const snapshot = buildSnapshot(task);
+  if (!remember) {
+    task.snapshot = null;
+    return snapshot;
+  }
+  task.snapshot = {
+    snapshot,
+    state: task.state,
+    progress: task.progress,
+    name: task.name,
+    description: task.description,
+    startedAt: task.startedAt,
+    completedAt: task.completedAt,
+    childIds: snapshot.childrenIds,
+    end: task.end,
+    result: task.result,
+    error: task.error,
+    outputSeq: task.output?.nextSeq ?? 0,
+    outputDropped: task.output?.dropped ?? 0,
+  };
+  return snapshot;
+}
+
+function buildSnapshot(task: TaskRecord): TaskSnapshot {
   const base: TaskSnapshotBase = {
     id: task.id,
     name: task.name ?? `Task ${task.id}`,
@@ -197,16 +270,22 @@ export function toSnapshot(task: TaskRecord): TaskSnapshot {
     completedAt: task.completedAt,
     progress: task.progress,
     parentId: task.parent?.id ?? null,
-    childrenIds: task.children ? task.children.map((c) => c.id) : [],
+    childrenIds: task.children ? Object.freeze(task.children.map((c) => c.id)) : EMPTY_IDS,
     timeoutMs: task.timeoutMs,
     end: task.end,
-    output: { records: task.output?.size ?? 0, dropped: task.output?.dropped ?? 0 },
+    output: Object.freeze({ records: task.output?.size ?? 0, dropped: task.output?.dropped ?? 0 }),
   };
-  if (task.state === 'Completed') return { ...base, state: 'Completed', result: task.result };
+  if (task.state === 'Completed') return Object.freeze({ ...base, state: 'Completed', result: task.result });
   if (task.state === 'Failed') {
-    return { ...base, state: 'Failed', error: task.error ?? { message: 'Unknown error', type: 'Error' } };
+    return Object.freeze({
+      ...base,
+      state: 'Failed',
+      error: task.error ?? { message: 'Unknown error', type: 'Error' },
+    });
   }
-  return { ...base, state: task.state };
+  return Object.freeze({ ...base, state: task.state });
 }
+
+const EMPTY_IDS: readonly string[] = Object.freeze([]);
 
 export type { FinishedState };

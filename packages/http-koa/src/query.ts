@@ -75,7 +75,28 @@ export function queryId(ctx: Context, name = 'id'): string | undefined {
 export function sendJson(ctx: Context, status: number, body: unknown): void {
   ctx.status = status;
   ctx.type = 'application/json; charset=utf-8';
-  ctx.body = JSON.stringify(body === undefined ? null : body);
+  ctx.body = toJsonText(body);
+}
+
+// A frozen object cannot change, so its text can be kept: toTaskJson freezes what it returns, and an
+// unchanged task polled again is answered without serialising it again.
+const texts = new WeakMap<object, string>();
+const isFrozenObject = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null && Object.isFrozen(value);
+
+function toJsonText(body: unknown): string {
+  if (body === undefined) return 'null';
+  // A list of tasks: each one's kept text, joined (the 10,000-task /tasks/list reuses all of them).
+  if (Array.isArray(body) && !Object.isFrozen(body) && body.length > 0 && body.every(isFrozenObject)) {
+    return `[${body.map(toJsonText).join(',')}]`;
+  }
+  if (typeof body !== 'object' || body === null || !Object.isFrozen(body)) return JSON.stringify(body);
+  let text = texts.get(body);
+  if (text === undefined) {
+    text = JSON.stringify(body);
+    texts.set(body, text);
+  }
+  return text;
 }
 
 /** Writes a plain-text response. */

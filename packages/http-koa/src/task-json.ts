@@ -36,8 +36,13 @@ export interface TaskJson {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** Converts a snapshot to its wire form. */
+// @kr/core hands out the same frozen snapshot while a task is unchanged, so its JSON is built once.
+const memo = new WeakMap<TaskSnapshot, TaskJson>();
+
+/** Converts a snapshot to its wire form. The same snapshot gives the same frozen object. */
 export function toTaskJson(task: TaskSnapshot): TaskJson {
+  const known = memo.get(task);
+  if (known !== undefined) return known;
   const json: TaskJson = {
     id: task.id,
     name: task.name,
@@ -62,5 +67,10 @@ export function toTaskJson(task: TaskSnapshot): TaskJson {
     const { stack: _stack, ...error } = task.error;
     json.error = error;
   }
+  // Frozen, so sendJson may keep its text (see query.ts) and no caller can change a shared copy.
+  Object.freeze(json.progress);
+  Object.freeze(json.childrenId);
+  Object.freeze(json);
+  memo.set(task, json);
   return json;
 }
