@@ -1,7 +1,7 @@
 // The shared executor conformance suite, once per language, against the real host.
 // Imported by path: @kr/test-utils is not (yet) a devDependency of this package.
 import { describe, it } from 'vitest';
-import { describeExecutorContract } from '../../test-utils/src/index.js';
+import { describeExecutorContract } from '@kr/test-utils';
 import { createCSharpExecutor } from '../src/index.js';
 import { missing, mustFail } from './csharp-env.js';
 
