@@ -4,7 +4,7 @@
 // root, so a project-local copy is the one path that works everywhere.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,6 +30,11 @@ export function resolvePnpm() {
       { stdio: 'inherit', shell: process.platform === 'win32' },
     );
     if (r.status !== 0) throw new Error(`could not install pnpm ${wanted} (npm exited ${r.status})`);
+  }
+  // turbo (and every `pnpm run` it starts) looks for `pnpm` on PATH: put the local copy there too.
+  const localBinDir = join(root, '.tools', 'node_modules', '.bin');
+  if (!(process.env.PATH ?? '').split(delimiter).includes(localBinDir)) {
+    process.env.PATH = `${localBinDir}${delimiter}${process.env.PATH ?? ''}`;
   }
   return { command: process.execPath, args: [localBin] };
 }
