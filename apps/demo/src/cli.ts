@@ -31,18 +31,26 @@ const server = await startDemoServer(parsed.options, { logger, executors }).catc
 });
 
 let signals = 0;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (++signals > 1) {
-      logger.warn('second signal: exiting now');
+const shutdown = (reason: string): void => {
+  if (++signals > 1) {
+    logger.warn('second signal: exiting now');
+    process.exit(1);
+  }
+  server.close(reason).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
       process.exit(1);
-    }
-    server.close(signal).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
+    },
+  );
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => shutdown(signal));
+
+// `npm run demo` does not pass a SIGTERM sent to npm on to this process: npm exits and leaves it
+// running with its hosts. Started by npm, the server therefore also shuts down when npm is gone.
+if (process.env.npm_lifecycle_event === 'demo') {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent && signals === 0) shutdown('npm exited');
+  }, 500).unref();
 }
