@@ -12,7 +12,7 @@ const WARM_COMPILES = 30;
 const OVERHEAD_SAMPLES = 2_000;
 const WARMUP = 200;
 const THROUGHPUT_TASKS = 1_000;
-const MEMORY_SCRIPTS = 2_000;
+const MEMORY_SCRIPTS = Number(process.env.BENCH_CSHARP_SCRIPTS ?? 2_000);
 const MEMORY_EVERY = 200;
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 const median = (xs) => percentile(xs, 50);

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Options of {@link runDotnetPublish}. */
 export interface DotnetPublishOptions {
@@ -106,4 +107,36 @@ export function runDotnetPublish(options: DotnetPublishOptions): { skipped: bool
   writeFileSync(stampPath, stamp);
   log(`Published ${options.output} in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   return { skipped: false, ms: Date.now() - started };
+}
+
+/** The shared C# half (Kr.Host) that every script host references: dist/index.js and src/ both sit one level down. */
+const KR_HOST_SOURCES = join(dirname(fileURLToPath(import.meta.url)), '..', 'dotnet', 'Kr.Host');
+
+/**
+ * The build step of a language package (`node scripts/build-host.mjs`): publishes its host from
+ * `<packageRoot>/<project>` into `<packageRoot>/dist/host`, rebuilding when its own `dotnet/` sources or
+ * the shared Kr.Host sources change. A failure is printed under the package's name and exits 1, so the
+ * build (and `npm test`) stops loudly.
+ *
+ * @example
+ * publishScriptHost({ packageName: '@kr/executor-pwsh', packageRoot: root,
+ *   project: 'dotnet/Kr.Pwsh.Host/Kr.Pwsh.Host.csproj', output: 'kr-pwsh-host.dll' });
+ */
+export function publishScriptHost(options: {
+  packageName: string;
+  packageRoot: string;
+  project: string;
+  output: string;
+}): void {
+  try {
+    runDotnetPublish({
+      project: join(options.packageRoot, options.project),
+      outDir: join(options.packageRoot, 'dist', 'host'),
+      inputs: [join(options.packageRoot, 'dotnet'), KR_HOST_SOURCES],
+      output: options.output,
+    });
+  } catch (error) {
+    console.error(`${options.packageName}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
 }

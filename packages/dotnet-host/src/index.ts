@@ -18,5 +18,5 @@ export type { FromHostMessage, PrepareBody, ParseResult } from './from-host.js';
 export type { ToHostMessage, ToHostRequest, ToHostNotification } from './to-host.js';
 export { toFrame, createFrameDecoder, MAX_FRAME_BYTES } from './frame-codec.js';
 export type { FrameDecoder } from './frame-codec.js';
-export { findDotnet, getRuntimeIdentifier, runDotnetPublish } from './dotnet-build.js';
+export { findDotnet, getRuntimeIdentifier, publishScriptHost, runDotnetPublish } from './dotnet-build.js';
 export type { DotnetPublishOptions } from './dotnet-build.js';
