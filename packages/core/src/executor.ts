@@ -84,6 +84,16 @@ export interface RunContext<TPrepared = unknown> {
   readonly args: TaskArguments;
   /** Aborted when the task is cancelled or times out; pass it on to the script. */
   readonly signal: AbortSignal;
+  /**
+   * Calls `listener` once when the task is cancelled or times out (at once if it already was) and
+   * returns a function that removes it. The service's contexts create `signal` only when it is read,
+   * so an executor that listens here instead spares an AbortSignal and its listeners per run. Use
+   * {@link onRunCancelled} and {@link isRunCancelled}: they fall back to `signal` for contexts
+   * without it (a test's hand-made context, an older caller).
+   */
+  readonly onCancel?: (listener: () => void) => () => void;
+  /** Whether the task was cancelled (see {@link onCancel}). */
+  readonly cancelled?: boolean;
   /** Report progress. The service validates it; the executor should coalesce floods. */
   readonly progress: (snapshot: ProgressSnapshot) => void;
   /** Report a line of output. The service caps and counts what it keeps. */
@@ -139,4 +149,21 @@ export interface Executor<TPrepared = unknown> {
   health(): Promise<ExecutorHealth>;
   /** Stops everything and frees the runtime (worker threads, host processes). */
   dispose(): Promise<void>;
+}
+
+/** Calls `listener` once when the run is cancelled; returns how to stop listening. See {@link RunContext.onCancel}. */
+export function onRunCancelled(context: RunContext<unknown>, listener: () => void): () => void {
+  if (context.onCancel) return context.onCancel(listener);
+  const { signal } = context;
+  if (signal.aborted) {
+    listener();
+    return () => {};
+  }
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}
+
+/** Whether the run was cancelled, without creating a lazy `signal`. */
+export function isRunCancelled(context: RunContext<unknown>): boolean {
+  return context.cancelled ?? context.signal.aborted;
 }

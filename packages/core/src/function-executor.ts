@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import { toTaskFailure } from './errors.js';
+import { isRunCancelled } from './executor.js';
 import type { Executor, OutputStream, RunOutcome } from './executor.js';
 import type { TaskFunction } from './task.js';
 import { TaskProgress } from './task-progress.js';
@@ -29,12 +30,15 @@ export function createFunctionExecutor(clock: Clock): Executor<TaskFunction> {
           taskId: context.taskId,
           args: context.args,
           progress,
-          signal: context.signal,
+          // Read only if the function takes it, so tasks that never look cost no AbortSignal.
+          get signal() {
+            return context.signal;
+          },
           output,
         });
         return { status: 'completed', result };
       } catch (error) {
-        if (context.signal.aborted) return { status: 'cancelled' };
+        if (isRunCancelled(context)) return { status: 'cancelled' };
         return { status: 'failed', error: toTaskFailure(error) };
       }
     },

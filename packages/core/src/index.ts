@@ -24,7 +24,7 @@ export {
   toStatusMessage,
 } from './task-progress.js';
 export type { ProgressSnapshot, ProgressUpdate } from './task-progress.js';
-export { OUTPUT_STREAMS } from './executor.js';
+export { isRunCancelled, onRunCancelled, OUTPUT_STREAMS } from './executor.js';
 export type {
   Executor,
   ExecutorHealth,

@@ -153,6 +153,7 @@ const COMPLETED_PROGRESS: ProgressSnapshot = Object.freeze({
 });
 const RUNNING_PROGRESS: ProgressSnapshot = Object.freeze({ percentComplete: 0, statusMessage: 'Running' });
 const EMPTY_ARGS: TaskArguments = Object.freeze({});
+const noop = (): void => {};
 const STREAMS: ReadonlySet<string> = new Set(OUTPUT_STREAMS);
 
 /**
@@ -287,7 +288,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
           execute(task);
           break;
         case 'abort':
-          task.abort?.abort(
+          task.cancelRun?.(
             new TaskError('INVALID_STATE', task.stopBy === 'timeout' ? 'Task timed out' : 'Task cancelled'),
           );
           armTimer(task, () => apply(task, 'force'), gracePeriodMs);
@@ -336,8 +337,28 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     task.startedAt = clock.now();
     if (task.progress === INITIAL_PROGRESS) setProgress(task, RUNNING_PROGRESS);
     const runId = ++task.run;
-    const abort = new AbortController();
-    task.abort = abort;
+    // Cancellation without an AbortSignal per run: the signal is made only if something reads it
+    // (a script that takes it), executors listen through onCancel. On a busy pool that was a
+    // measurable share of each task's main-thread time.
+    let controller: AbortController | null = null;
+    let listeners: (() => void)[] | null = null;
+    let cancelled = false;
+    let reason: unknown;
+    task.cancelRun = (why) => {
+      if (cancelled) return;
+      cancelled = true;
+      reason = why;
+      controller?.abort(why);
+      if (listeners) {
+        for (const listener of listeners.splice(0)) {
+          try {
+            listener();
+          } catch (error) {
+            reportInternal(error);
+          }
+        }
+      }
+    };
     if (task.timeoutMs !== null) armTimer(task, () => cancelTask(task, 'timeout'), task.timeoutMs);
 
     const live = (): boolean => task.run === runId && (task.state === 'Running' || task.state === 'Stopping');
@@ -348,7 +369,27 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
         language: task.language,
         prepared: task.prepared,
         args: task.args ?? EMPTY_ARGS,
-        signal: abort.signal,
+        get signal(): AbortSignal {
+          if (controller === null) {
+            controller = new AbortController();
+            if (cancelled) controller.abort(reason);
+          }
+          return controller.signal;
+        },
+        get cancelled(): boolean {
+          return cancelled;
+        },
+        onCancel: (listener) => {
+          if (cancelled) {
+            listener();
+            return noop;
+          }
+          (listeners ??= []).push(listener);
+          return () => {
+            const at = listeners?.indexOf(listener) ?? -1;
+            if (at >= 0) listeners!.splice(at, 1);
+          };
+        },
         progress: (snapshot) => {
           if (live()) receiveProgress(task, snapshot);
         },
@@ -440,7 +481,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     }
     if (task.cancelTimers) for (const cancelTimer of task.cancelTimers) cancelTimer();
     task.cancelTimers = null;
-    task.abort = null;
+    task.cancelRun = null;
     task.args = null;
     const prepared = task.prepared;
     task.prepared = null;
@@ -673,7 +714,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
         error: null,
         end: null,
         output: null,
-        abort: null,
+        cancelRun: null,
         stopBy: null,
         run: 0,
         holdsSlot: false,

@@ -119,7 +119,8 @@ export interface TaskRecord {
   error: TaskFailure | null;
   end: TaskEnd | null;
   output: OutputBuffer | null;
-  abort: AbortController | null;
+  /** Cancels the current run (its context's signal and onCancel listeners); null when none runs. */
+  cancelRun: ((reason: unknown) => void) | null;
   /** Why it is stopping, once cancel or timeout has been asked. */
   stopBy: TaskEnd['by'] | null;
   /** Increments on each run so a late outcome from an abandoned run is ignored. */

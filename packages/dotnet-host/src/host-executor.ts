@@ -1,4 +1,4 @@
-import { toTaskFailure } from '@kr/core';
+import { isRunCancelled, onRunCancelled, toTaskFailure } from '@kr/core';
 import type {
   Executor,
   ExecutorHealth,
@@ -124,14 +124,14 @@ export function createHostExecutor(options: HostExecutorOptions): HostExecutor {
     },
 
     async run(context: RunContext<HostPrepared>): Promise<RunOutcome> {
-      const { taskId, signal } = context;
-      if (signal.aborted) return { status: 'cancelled' };
+      const { taskId } = context;
+      if (isRunCancelled(context)) return { status: 'cancelled' };
       try {
         await host.ready();
       } catch (error) {
         return toOutcomeError(error);
       }
-      if (signal.aborted) return { status: 'cancelled' };
+      if (isRunCancelled(context)) return { status: 'cancelled' };
 
       let dropped = 0;
       listeners.set(taskId, (event) => {
@@ -148,7 +148,7 @@ export function createHostExecutor(options: HostExecutorOptions): HostExecutor {
       const onAbort = (): void => {
         host.notify({ t: 'cancel', taskId });
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      const stopListening = onRunCancelled(context, onAbort);
       // forceStop settles the run without waiting for the host (its late answer is ignored).
       const forcedOutcome = new Promise<RunOutcome>((resolve) =>
         forced.set(taskId, () => resolve({ status: 'cancelled' })),
@@ -184,7 +184,7 @@ export function createHostExecutor(options: HostExecutorOptions): HostExecutor {
         }
         return outcome;
       } finally {
-        signal.removeEventListener('abort', onAbort);
+        stopListening();
         listeners.delete(taskId);
         forced.delete(taskId);
       }

@@ -7,7 +7,7 @@ import type {
   RunOutcome,
   TaskFailure,
 } from '@kr/core';
-import { toTaskFailure } from '@kr/core';
+import { isRunCancelled, onRunCancelled, toTaskFailure } from '@kr/core';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
@@ -76,11 +76,15 @@ const FAILURE_MESSAGES = {
 } as const satisfies Partial<Record<JsExecutorErrorCode, (...args: never[]) => string>>;
 
 /** A run between `pool.run` and its outcome. */
+const noop = (): void => {};
+
 interface RunState {
   readonly token: number;
   readonly ctx: RunContext<JsPrepared>;
   readonly stop: ForceStopSignal;
   readonly onCancel: () => void;
+  /** Stops listening for the task's cancellation. */
+  stopListening: () => void;
   resolve: (outcome: RunOutcome) => void;
   settled: boolean;
   /** Batches delivered so far; the response tells how many to expect. */
@@ -227,7 +231,7 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
   function finish(state: RunState, outcome: RunOutcome): void {
     if (state.settled) return;
     state.settled = true;
-    state.ctx.signal.removeEventListener('abort', state.onCancel);
+    state.stopListening();
     runs.delete(state.token);
     if (byTask.get(state.ctx.taskId) === state) byTask.delete(state.ctx.taskId);
     state.resolve(outcome);
@@ -271,7 +275,7 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
     },
 
     run(ctx: RunContext<JsPrepared>): Promise<RunOutcome> {
-      if (ctx.signal.aborted) return Promise.resolve({ status: 'cancelled' });
+      if (isRunCancelled(ctx)) return Promise.resolve({ status: 'cancelled' });
       if (disposed) return Promise.resolve(failed('DISPOSED', FAILURE_MESSAGES.DISPOSED()));
       const token = ++nextToken;
       const script = ctx.prepared;
@@ -293,6 +297,7 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
           ctx,
           stop: new ForceStopSignal(),
           onCancel: () => cancels?.postMessage(token),
+          stopListening: noop,
           resolve,
           settled: false,
           received: 0,
@@ -301,7 +306,7 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
         };
         runs.set(token, state);
         byTask.set(ctx.taskId, state);
-        ctx.signal.addEventListener('abort', state.onCancel, { once: true });
+        state.stopListening = onRunCancelled(ctx, state.onCancel);
         state.pool = getPool()
           .run(request, { signal: state.stop })
           .then(
