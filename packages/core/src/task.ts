@@ -237,11 +237,13 @@ export class OutputBuffer {
 export function toSnapshot(task: TaskRecord, remember = false): TaskSnapshot {
   const memo = task.snapshot;
   if (memo !== null && isCurrent(memo, task)) return memo.snapshot;
-  const snapshot = buildSnapshot(task);
   if (!remember) {
+    // A one-off copy (wait, events): nobody else holds it, so it needs no freezing, which costs
+    // more than building it.
     task.snapshot = null;
-    return snapshot;
+    return buildSnapshot(task);
   }
+  const snapshot = freezeSnapshot(buildSnapshot(task));
   task.snapshot = {
     snapshot,
     state: task.state,
@@ -261,30 +263,75 @@ export function toSnapshot(task: TaskRecord, remember = false): TaskSnapshot {
 }
 
 function buildSnapshot(task: TaskRecord): TaskSnapshot {
-  const base: TaskSnapshotBase = {
-    id: task.id,
-    name: task.name ?? `Task ${task.id}`,
-    description: task.description,
-    language: task.language,
-    createdAt: task.createdAt,
-    startedAt: task.startedAt,
-    completedAt: task.completedAt,
-    progress: task.progress,
-    parentId: task.parent?.id ?? null,
-    childrenIds: task.children ? Object.freeze(task.children.map((c) => c.id)) : EMPTY_IDS,
-    timeoutMs: task.timeoutMs,
-    end: task.end,
-    output: Object.freeze({ records: task.output?.size ?? 0, dropped: task.output?.dropped ?? 0 }),
-  };
-  if (task.state === 'Completed') return Object.freeze({ ...base, state: 'Completed', result: task.result });
-  if (task.state === 'Failed') {
-    return Object.freeze({
-      ...base,
-      state: 'Failed',
-      error: task.error ?? { message: 'Unknown error', type: 'Error' },
-    });
+  // One literal per shape rather than `{ ...base, state }`: copying through a spread cost more than
+  // the rest of building the snapshot, and this runs once per finished task (for `wait`).
+  const name = task.name ?? `Task ${task.id}`;
+  const parentId = task.parent?.id ?? null;
+  const childrenIds = task.children ? task.children.map((c) => c.id) : EMPTY_IDS;
+  const output = { records: task.output?.size ?? 0, dropped: task.output?.dropped ?? 0 };
+  const { id, description, language, createdAt, startedAt, completedAt, progress, timeoutMs, end } = task;
+  switch (task.state) {
+    case 'Completed':
+      return {
+        id,
+        name,
+        description,
+        language,
+        createdAt,
+        startedAt,
+        completedAt,
+        progress,
+        parentId,
+        childrenIds,
+        timeoutMs,
+        end,
+        output,
+        state: 'Completed',
+        result: task.result,
+      };
+    case 'Failed':
+      return {
+        id,
+        name,
+        description,
+        language,
+        createdAt,
+        startedAt,
+        completedAt,
+        progress,
+        parentId,
+        childrenIds,
+        timeoutMs,
+        end,
+        output,
+        state: 'Failed',
+        error: task.error ?? { message: 'Unknown error', type: 'Error' },
+      };
+    default:
+      return {
+        id,
+        name,
+        description,
+        language,
+        createdAt,
+        startedAt,
+        completedAt,
+        progress,
+        parentId,
+        childrenIds,
+        timeoutMs,
+        end,
+        output,
+        state: task.state,
+      };
   }
-  return Object.freeze({ ...base, state: task.state });
+}
+
+/** A snapshot handed to more than one caller is frozen, so no caller can change another's copy. */
+function freezeSnapshot(snapshot: TaskSnapshot): TaskSnapshot {
+  Object.freeze(snapshot.childrenIds);
+  Object.freeze(snapshot.output);
+  return Object.freeze(snapshot);
 }
 
 const EMPTY_IDS: readonly string[] = Object.freeze([]);
