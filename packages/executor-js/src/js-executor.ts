@@ -17,9 +17,10 @@ import type { JsExecutorErrorCode } from './errors.js';
 import { toPreparedScript } from './prepare-script.js';
 import type { PreparedScript, PrepareScriptResult, ScriptLanguage } from './prepare-script.js';
 import { loadTypeStripper } from './strip-types.js';
-import { parseWorkerBatch } from './worker-message.js';
+import { parseWorkerMessage } from './worker-message.js';
 import type { OutputBatch, RunResponse } from './worker-message.js';
-import type { RunRequest, WorkerConfig } from './worker-request.js';
+import { toScriptPayload } from './worker-request.js';
+import type { ChannelMessage, RunRequest, ScriptDefinition, WorkerConfig } from './worker-request.js';
 
 /** Options of {@link createJsExecutor}. Every one has a default. */
 export interface JsExecutorOptions {
@@ -75,9 +76,17 @@ const FAILURE_MESSAGES = {
   DISPOSED: () => 'The executor was disposed while the task ran.',
 } as const satisfies Partial<Record<JsExecutorErrorCode, (...args: never[]) => string>>;
 
-/** A run between `pool.run` and its outcome. */
 const noop = (): void => {};
 
+/** How the main thread refers to a prepared script in run requests (see `worker-request.ts`). */
+interface ScriptRef {
+  readonly id: number;
+  readonly payload: string;
+  /** Runs that still carry the payload; after that, a worker without the script asks for it. */
+  inline: number;
+}
+
+/** A run between `pool.run` and its outcome. */
 interface RunState {
   readonly token: number;
   readonly ctx: RunContext<JsPrepared>;
@@ -159,9 +168,13 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
   };
 
   let pool: Piscina | undefined;
-  let cancels: BroadcastChannel | undefined;
+  let channel: BroadcastChannel | undefined;
   let disposed = false;
   let nextToken = 0;
+  let nextScriptId = 0;
+  /** Script definitions sent because a worker asked (it started late, or evicted the script). */
+  let scriptRequests = 0;
+  const scriptRefs = new WeakMap<JsPrepared, ScriptRef>();
   let lastPoolError: string | undefined;
   const runs = new Map<number, RunState>();
   const byTask = new Map<string, RunState>();
@@ -171,8 +184,8 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
   function getPool(): Piscina {
     if (disposed) throw new JsExecutorError('DISPOSED', 'The JavaScript executor has been disposed.');
     if (pool) return pool;
-    cancels = new BroadcastChannel(workerConfig.channel);
-    cancels.unref();
+    channel = new BroadcastChannel(workerConfig.channel);
+    channel.unref();
     pool = new Piscina({
       filename: new URL('./worker.js', import.meta.url).href,
       name: 'runTask',
@@ -194,11 +207,32 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
     return pool;
   }
 
+  /**
+   * The id and payload of a prepared script. Its first runs carry the payload, so that every
+   * worker is likely to have compiled it; later runs send only the id.
+   */
+  function scriptRef(script: JsPrepared): ScriptRef {
+    let ref = scriptRefs.get(script);
+    if (!ref) {
+      ref = { id: ++nextScriptId, payload: toScriptPayload(script), inline: poolSize };
+      scriptRefs.set(script, ref);
+    }
+    return ref;
+  }
+
   function onWorkerMessage(message: unknown): void {
-    const batch = parseWorkerBatch(message);
-    if (!batch) return;
-    const state = runs.get(batch.token);
+    const parsed = parseWorkerMessage(message);
+    if (!parsed) return;
+    const state = runs.get(parsed.token);
     if (!state || state.settled) return;
+    if (parsed.kind === 'kr-script') {
+      const ref = scriptRef(state.ctx.prepared);
+      const definition: ScriptDefinition = [ref.id, ref.payload];
+      scriptRequests++;
+      channel?.postMessage(definition satisfies ChannelMessage);
+      return;
+    }
+    const batch = parsed;
     deliver(state, batch);
     state.received++;
     tryFinish(state);
@@ -278,25 +312,19 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
       if (isRunCancelled(ctx)) return Promise.resolve({ status: 'cancelled' });
       if (disposed) return Promise.resolve(failed('DISPOSED', FAILURE_MESSAGES.DISPOSED()));
       const token = ++nextToken;
-      const script = ctx.prepared;
-      const request: RunRequest = {
-        token,
-        taskId: ctx.taskId,
-        source: script.source,
-        filename: script.filename,
-        parameters: script.parameters,
-        args: ctx.args,
-        wrapsLastExpression: script.wrapsLastExpression,
-        usesSignal: script.usesSignal,
-        usesConsole: script.usesConsole,
-        shift: script.shift,
-      };
+      const ref = scriptRef(ctx.prepared);
+      let payload: string | 0 = 0;
+      if (ref.inline > 0) {
+        ref.inline--;
+        payload = ref.payload;
+      }
+      const request: RunRequest = [token, ctx.taskId, ref.id, hasKeys(ctx.args) ? ctx.args : 0, payload];
       return new Promise<RunOutcome>((resolve) => {
         const state: RunState = {
           token,
           ctx,
           stop: new ForceStopSignal(),
-          onCancel: () => cancels?.postMessage(token),
+          onCancel: () => channel?.postMessage(token satisfies ChannelMessage),
           stopListening: noop,
           resolve,
           settled: false,
@@ -344,6 +372,7 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
         running: runs.size,
         queued: pool.queueSize,
         completed: pool.completed,
+        scriptRequests,
         utilization: Math.round(pool.utilization * 1000) / 1000,
       };
       if (lastPoolError !== undefined) metrics.lastPoolError = lastPoolError;
@@ -357,8 +386,8 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
       pool = undefined;
       for (const state of [...runs.values()]) finish(state, { status: 'cancelled' });
       preparedCache.clear();
-      cancels?.close();
-      cancels = undefined;
+      channel?.close();
+      channel = undefined;
       await closing?.destroy();
     },
   };
@@ -367,6 +396,11 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
 function failed(code: JsExecutorErrorCode, message: string, errorCode?: string): RunOutcome {
   const error: TaskFailure = { message, type: FAILURE_TYPES[code], code: errorCode ?? code };
   return { status: 'failed', error };
+}
+
+function hasKeys(args: object): boolean {
+  for (const _ in args) return true;
+  return false;
 }
 
 function toLanguage(language: string): ScriptLanguage {

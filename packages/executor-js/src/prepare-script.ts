@@ -44,6 +44,8 @@ export interface PreparedScript {
   readonly usesSignal: boolean;
   /** Likewise for `console`: a script that never names it gets no task console built for it. */
   readonly usesConsole: boolean;
+  /** Likewise for `TaskProgress`: a script that never names it gets no progress object. */
+  readonly usesProgress: boolean;
   readonly shift: ColumnShift | null;
 }
 
@@ -73,6 +75,7 @@ const VALUE_OPEN = 'return { value: (';
 // because a script can only reach its signal by one of these names.
 const SIGNAL_NAMES = /\b(?:signal|TaskCancellationToken|eval)\b/;
 const CONSOLE_NAMES = /\b(?:console|eval)\b/;
+const PROGRESS_NAMES = /\b(?:TaskProgress|eval)\b/;
 const VALUE_CLOSE = ') }';
 
 /**
@@ -161,6 +164,7 @@ export function toPreparedScript(input: PrepareScriptInput): PrepareScriptResult
       wrapsLastExpression: last !== undefined,
       usesSignal: SIGNAL_NAMES.test(code),
       usesConsole: CONSOLE_NAMES.test(code),
+      usesProgress: PROGRESS_NAMES.test(code),
       shift,
     },
     warnings,

@@ -2,7 +2,9 @@
  * Messages from a worker to the main thread. Progress and output are posted on the worker's
  * `parentPort` in batches while the script runs; the final {@link RunResponse} returns through
  * piscina's task port. The two ports are not ordered relative to each other, so the response
- * says how many batches came before it and the main thread waits for them.
+ * says how many batches came before it and the main thread waits for them. A worker that was
+ * given a run of a script it does not know asks for the script on `parentPort` too
+ * ({@link ScriptRequest}).
  */
 import type { OutputRecord, OutputStream, ProgressSnapshot, RunOutcome } from '@kr/core';
 import { OUTPUT_STREAMS } from '@kr/core';
@@ -23,6 +25,12 @@ export interface WorkerBatch extends OutputBatch {
   readonly token: number;
 }
 
+/** Posted on `parentPort`: the worker needs the definition of the script of run `token`. */
+export interface ScriptRequest {
+  readonly kind: 'kr-script';
+  readonly token: number;
+}
+
 /** What the worker's task handler returns: the outcome and the last batch. */
 export interface RunResponse extends OutputBatch {
   readonly outcome: RunOutcome;
@@ -34,12 +42,14 @@ const STREAMS: ReadonlySet<string> = new Set<OutputStream>(OUTPUT_STREAMS);
 
 /**
  * Reads a `parentPort` message. Script code can post there too, so anything that is not a
- * well-formed batch is ignored (null).
+ * well-formed batch or script request is ignored (null).
  */
-export function parseWorkerBatch(input: unknown): WorkerBatch | null {
+export function parseWorkerMessage(input: unknown): WorkerBatch | ScriptRequest | null {
   if (typeof input !== 'object' || input === null) return null;
   const m = input as Partial<Record<keyof WorkerBatch, unknown>>;
-  if (m.kind !== 'kr-batch' || typeof m.token !== 'number') return null;
+  if (typeof m.token !== 'number') return null;
+  if (m.kind === 'kr-script') return m as ScriptRequest;
+  if (m.kind !== 'kr-batch') return null;
   if (m.output !== undefined && !(Array.isArray(m.output) && m.output.every(isOutputRecord))) return null;
   if (m.progress !== undefined && !isProgress(m.progress)) return null;
   if (m.dropped !== undefined && typeof m.dropped !== 'number') return null;

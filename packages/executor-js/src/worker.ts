@@ -12,15 +12,24 @@ import { FAILURE_TYPES, isJsExecutorError } from './errors.js';
 import { createScriptConsole } from './script-console.js';
 import { toJsonSafe } from './to-json-safe.js';
 import { toScriptFailure } from './to-script-failure.js';
-import type { RunResponse, WorkerBatch } from './worker-message.js';
-import type { CancelMessage, RunRequest, WorkerConfig } from './worker-request.js';
+import type { OutputBatch, RunResponse, ScriptRequest, WorkerBatch } from './worker-message.js';
+import type { ChannelMessage, RunRequest, ScriptPayload, WorkerConfig } from './worker-request.js';
 
 type ScriptFactory = (...values: unknown[]) => () => Promise<unknown>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A script compiled in this worker, ready to be called once per run. */
+interface CompiledScript extends ScriptPayload {
+  readonly factory: ScriptFactory;
+}
 
 const config = workerData as WorkerConfig;
 const RUNNING: ProgressSnapshot = { percentComplete: 0, statusMessage: 'Running' };
 const scriptRequire = createRequire(join(process.cwd(), 'task.js'));
-const compiled = new Map<string, ScriptFactory>();
+/** By script id, least recently compiled first. */
+const compiled = new Map<number, CompiledScript>();
+/** Runs waiting for the definition of a script this worker does not have, by script id. */
+const awaitingScripts = new Map<number, ((payload: string) => void)[]>();
 
 /** One task in this worker: what it has written that the main thread has not seen yet. */
 class ActiveRun {
@@ -73,27 +82,27 @@ class ActiveRun {
     this.timer = undefined;
     this.lastFlush = performance.now();
     if (this.ended || (this.output.length === 0 && this.progress === undefined && this.dropped === 0)) return;
-    const batch: WorkerBatch = { kind: 'kr-batch', token: this.token, ...this.take() };
+    const batch: Mutable<WorkerBatch> = { kind: 'kr-batch', token: this.token };
+    this.take(batch);
     this.batches++;
     parentPort?.postMessage(batch);
   }
 
-  /** Hands over what is pending and forgets it. */
-  take(): { output?: OutputRecord[]; progress?: ProgressSnapshot; dropped?: number } {
-    const taken: { output?: OutputRecord[]; progress?: ProgressSnapshot; dropped?: number } = {};
+  /** Moves what is pending into `message` (a batch or the response) and forgets it. */
+  take(message: Mutable<OutputBatch>): void {
     if (this.output.length > 0) {
-      taken.output =
+      const output =
         this.output.length > config.maxBufferedOutput
           ? this.output.slice(-config.maxBufferedOutput)
           : this.output;
-      this.dropped += this.output.length - taken.output.length;
+      this.dropped += this.output.length - output.length;
+      message.output = output;
       this.output = [];
     }
-    if (this.progress !== undefined) taken.progress = this.progress;
-    if (this.dropped > 0) taken.dropped = this.dropped;
+    if (this.progress !== undefined) message.progress = this.progress;
+    if (this.dropped > 0) message.dropped = this.dropped;
     this.progress = undefined;
     this.dropped = 0;
-    return taken;
   }
 
   end(): RunResponse['batches'] {
@@ -110,7 +119,12 @@ let current: ActiveRun | undefined;
 const earlyCancels = new Set<number>();
 const channel = new BroadcastChannel(config.channel);
 channel.onmessage = (event) => {
-  const token = (event as { data: CancelMessage }).data;
+  const message = (event as { data: ChannelMessage }).data;
+  if (typeof message !== 'number') {
+    receiveScript(message[0], message[1]);
+    return;
+  }
+  const token = message;
   if (current !== undefined && current.token === token) {
     current.cancel();
     return;
@@ -141,19 +155,49 @@ for (const [stream, name] of [
   stream.write = write;
 }
 
-function getFactory(request: RunRequest): ScriptFactory {
-  let factory = compiled.get(request.source);
-  if (factory) return factory;
-  const script = new vm.Script(request.source, {
-    filename: request.filename,
+function compile(scriptId: number, payload: string): CompiledScript {
+  const script = JSON.parse(payload) as ScriptPayload;
+  const vmScript = new vm.Script(script.source, {
+    filename: script.filename,
     // The wrapper's head is line 0, so the user's lines keep their numbers in stack traces.
     lineOffset: -1,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  factory = script.runInThisContext() as ScriptFactory;
-  if (compiled.size >= config.scriptCacheSize) compiled.delete(compiled.keys().next().value as string);
-  compiled.set(request.source, factory);
-  return factory;
+  const entry: CompiledScript = { ...script, factory: vmScript.runInThisContext() as ScriptFactory };
+  if (compiled.size >= config.scriptCacheSize) compiled.delete(compiled.keys().next().value as number);
+  compiled.set(scriptId, entry);
+  return entry;
+}
+
+/** A definition arrived on the channel: compile it if a run here is waiting for it. */
+function receiveScript(scriptId: number, payload: string): void {
+  const waiting = awaitingScripts.get(scriptId);
+  if (!waiting) return; // asked for by another worker
+  awaitingScripts.delete(scriptId);
+  for (const resume of waiting) resume(payload);
+}
+
+/**
+ * The compiled script of a run: from this worker's cache, from the request, or asked for from the
+ * main thread (a worker that started after the script's first runs, or that evicted it).
+ */
+function getScript(request: RunRequest): CompiledScript | Promise<CompiledScript> {
+  const [token, , scriptId, , payload] = request;
+  const cached = compiled.get(scriptId);
+  if (cached) return cached;
+  if (payload !== 0) return compile(scriptId, payload);
+  return fetchScript(token, scriptId);
+}
+
+async function fetchScript(token: number, scriptId: number): Promise<CompiledScript> {
+  const definition = await new Promise<string>((resolve) => {
+    let waiting = awaitingScripts.get(scriptId);
+    if (!waiting) awaitingScripts.set(scriptId, (waiting = []));
+    waiting.push(resolve);
+    const ask: ScriptRequest = { kind: 'kr-script', token };
+    parentPort?.postMessage(ask);
+  });
+  return compiled.get(scriptId) ?? compile(scriptId, definition);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -168,27 +212,32 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 const UNUSED_SIGNAL = new AbortController().signal;
 
 async function execute(request: RunRequest, run: ActiveRun): Promise<RunOutcome> {
-  const position = { filename: request.filename, shift: request.shift };
+  let script: CompiledScript | undefined;
   try {
-    const factory = getFactory(request);
-    const progress = new TaskProgress((snapshot) => run.report(snapshot), RUNNING);
+    const found = getScript(request);
+    script = found instanceof Promise ? await found : found;
+    // A script that never names `TaskProgress` cannot reach it, so it gets none.
+    const progress = script.usesProgress
+      ? new TaskProgress((snapshot) => run.report(snapshot), RUNNING)
+      : undefined;
     let signal = UNUSED_SIGNAL;
-    if (request.usesSignal) {
+    if (script.usesSignal) {
       run.controller = new AbortController();
       if (run.cancelled) run.controller.abort();
       signal = run.controller.signal;
     }
-    const args = Object.freeze(request.args);
+    const args = Object.freeze(request[3] === 0 ? {} : request[3]);
     // A script that never names `console` reaches only the global one, which writes to the task too.
-    const scriptConsole = request.usesConsole ? createScriptConsole((s, t) => run.write(s, t)) : console;
-    const values: unknown[] = [progress, request.taskId, signal, signal, args, scriptConsole, scriptRequire];
-    for (const name of request.parameters) values.push(args[name]);
+    const scriptConsole = script.usesConsole ? createScriptConsole((s, t) => run.write(s, t)) : console;
+    const values: unknown[] = [progress, request[1], signal, signal, args, scriptConsole, scriptRequire];
+    for (const name of script.parameters) values.push(args[name]);
     // One promise settles with the script or with an error its stray callbacks threw.
+    const factory = script.factory;
     let value = await new Promise<unknown>((resolve, reject) => {
       run.crash = reject;
       factory(...values)().then(resolve, reject);
     });
-    if (request.wrapsLastExpression) {
+    if (script.wrapsLastExpression) {
       value = (value as { value?: unknown } | undefined)?.value;
       // A task's result is data; a pending promise has none, so the script's last thenable is awaited.
       if (isThenable(value)) {
@@ -212,19 +261,23 @@ async function execute(request: RunRequest, run: ActiveRun): Promise<RunOutcome>
     if (run.cancelled || (error as { name?: unknown } | null)?.name === 'AbortError') {
       return { status: 'cancelled' };
     }
+    const position = script
+      ? { filename: script.filename, shift: script.shift }
+      : { filename: 'task.js', shift: null };
     return { status: 'failed', error: toScriptFailure(error, position) };
   }
 }
 
 /** piscina's task handler: runs one script and returns its outcome with its last batch. */
 export async function runTask(request: RunRequest): Promise<RunResponse> {
-  const run = new ActiveRun(request.token);
+  const run = new ActiveRun(request[0]);
   current = run;
-  if (earlyCancels.delete(request.token)) run.cancel();
+  if (earlyCancels.delete(run.token)) run.cancel();
   try {
     const outcome = await execute(request, run);
-    const batches = run.end();
-    return { outcome, batches, ...run.take() };
+    const response: Mutable<RunResponse> = { outcome, batches: run.end() };
+    run.take(response);
+    return response;
   } finally {
     run.end();
     if (current === run) current = undefined;

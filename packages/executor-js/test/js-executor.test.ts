@@ -472,6 +472,51 @@ describe('createJsExecutor', () => {
   });
 });
 
+describe('createJsExecutor script delivery', () => {
+  // A script's first runs carry its source; later ones only its id, and a worker that lacks it
+  // (it started later, or evicted it) asks the main thread for it.
+  it('should run a script on a worker that lacks it, after its source stopped travelling with runs', async () => {
+    const own = createJsExecutor({ poolSize: 2, scriptCacheSize: 1 });
+    try {
+      const prepare = async (code: string, args: Record<string, unknown>) => {
+        const r = await own.prepare({ language: 'js', code, args });
+        if (!r.ok) throw new Error('prepare failed');
+        return r.prepared;
+      };
+      const x = await prepare('await new Promise((r) => setTimeout(r, 5));\na * 2', { a: 1 });
+      const y = await prepare('"y:" + b', { b: 'B' });
+      const runOf = (prepared: JsPrepared, args: Record<string, unknown>, n: number) =>
+        own.run({
+          taskId: `d${n}`,
+          language: 'javascript',
+          prepared,
+          args,
+          signal: new AbortController().signal,
+          progress: () => {},
+          output: () => {},
+        });
+      let n = 0;
+      for (let round = 0; round < 4; round++) {
+        // Each worker holds one compiled script, so alternating them makes workers evict and ask.
+        const outcomes = await Promise.all([
+          runOf(x, { a: round }, ++n),
+          runOf(y, { b: String(round) }, ++n),
+          runOf(x, { a: round + 10 }, ++n),
+        ]);
+        expect(outcomes).toEqual([
+          { status: 'completed', result: round * 2 },
+          { status: 'completed', result: `y:${round}` },
+          { status: 'completed', result: (round + 10) * 2 },
+        ]);
+      }
+      const health = await own.health();
+      expect(health.metrics?.scriptRequests).toBeGreaterThan(0);
+    } finally {
+      await own.dispose();
+    }
+  });
+});
+
 describe('createJsExecutor after dispose', () => {
   it('should report unhealthy and refuse to run', async () => {
     const own = createJsExecutor({ poolSize: 1 });

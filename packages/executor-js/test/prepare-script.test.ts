@@ -107,17 +107,25 @@ describe('toPreparedScript', () => {
   });
 
   it.each([
-    ['1 + 1', false, false],
-    ['signal.throwIfAborted(); 1', true, false],
-    ['TaskCancellationToken.aborted', true, false],
-    ['console.log(1)', false, true],
-    ['eval("signal")', true, true],
-  ])('should tell whether %j can reach its signal (%s) and console (%s)', (code, usesSignal, usesConsole) => {
-    const result = js(code);
-    expect(
-      result.ok && { usesSignal: result.script.usesSignal, usesConsole: result.script.usesConsole },
-    ).toEqual({ usesSignal, usesConsole });
-  });
+    ['1 + 1', false, false, false],
+    ['signal.throwIfAborted(); 1', true, false, false],
+    ['TaskCancellationToken.aborted', true, false, false],
+    ['console.log(1)', false, true, false],
+    ['TaskProgress.percentComplete = 5', false, false, true],
+    ['eval("signal")', true, true, true],
+  ])(
+    'should tell whether %j can reach its signal (%s), console (%s) and progress (%s)',
+    (code, usesSignal, usesConsole, usesProgress) => {
+      const result = js(code);
+      expect(
+        result.ok && {
+          usesSignal: result.script.usesSignal,
+          usesConsole: result.script.usesConsole,
+          usesProgress: result.script.usesProgress,
+        },
+      ).toEqual({ usesSignal, usesConsole, usesProgress });
+    },
+  );
 
   it('should blank a hashbang line', () => {
     const result = js('#!/usr/bin/env node\n1');
