@@ -21,6 +21,8 @@ const RESERVED = new Set(['taskprogress', 'taskid', 'taskcancellationtoken', 'ct
 const MAX_NAME = 256;
 const MAX_DESCRIPTION = 4096;
 const MAX_ARG_DEPTH = 32;
+/** The arguments of a task created without any. */
+export const NO_ARGS: TaskArguments = Object.freeze({});
 
 /**
  * Validates the untrusted input of `create` in one place. Returns every problem at once, so a
@@ -80,7 +82,7 @@ export function parseCreateInput(
     errors.push('autoStart must be a boolean.');
 
   const isFunction = raw.run !== undefined;
-  let args: TaskArguments = {};
+  let args: TaskArguments = NO_ARGS;
   if (raw.args !== undefined && raw.args !== null) {
     if (typeof raw.args !== 'object' || Array.isArray(raw.args)) {
       errors.push('The arguments must be an object mapping variable names to values.');
@@ -137,7 +139,8 @@ export function parseCreateInput(
       parentId,
       timeoutMs,
       autoStart,
-      args: structuredClone(args),
+      // The caller keeps its object; the task gets a copy it cannot change afterwards.
+      args: args === NO_ARGS ? NO_ARGS : structuredClone(args),
     },
   };
 }

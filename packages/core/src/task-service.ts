@@ -2,7 +2,7 @@ import type { Clock, IdGenerator } from './clock.js';
 import { systemClock } from './clock.js';
 import { TaskError, toTaskFailure } from './errors.js';
 import type { TaskFailure } from './errors.js';
-import type { Executor, OutputRecord, OutputStream, RunOutcome, TaskArguments } from './executor.js';
+import type { Executor, OutputRecord, OutputStream, RunOutcome } from './executor.js';
 import { OUTPUT_STREAMS } from './executor.js';
 import { createFunctionExecutor, FUNCTION_LANGUAGE } from './function-executor.js';
 import { randomIds } from './system-ids.js';
@@ -19,7 +19,9 @@ import { applyProgress, INITIAL_PROGRESS } from './task-progress.js';
 import type { ProgressSnapshot } from './task-progress.js';
 import { isFinished, transition } from './task-state.js';
 import type { TaskEvent, TaskState } from './task-state.js';
-import { parseCreateInput } from './parse-create-input.js';
+import { NO_ARGS, parseCreateInput } from './parse-create-input.js';
+import { ServiceRunContext } from './service-run-context.js';
+import type { RunSink } from './service-run-context.js';
 
 /** Options of {@link createTaskService}. Every limit has a documented default. */
 export interface TaskServiceOptions {
@@ -152,8 +154,6 @@ const COMPLETED_PROGRESS: ProgressSnapshot = Object.freeze({
   statusMessage: 'Completed',
 });
 const RUNNING_PROGRESS: ProgressSnapshot = Object.freeze({ percentComplete: 0, statusMessage: 'Running' });
-const EMPTY_ARGS: TaskArguments = Object.freeze({});
-const noop = (): void => {};
 const STREAMS: ReadonlySet<string> = new Set(OUTPUT_STREAMS);
 
 /**
@@ -288,7 +288,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
           execute(task);
           break;
         case 'abort':
-          task.cancelRun?.(
+          task.activeRun?.cancel(
             new TaskError('INVALID_STATE', task.stopBy === 'timeout' ? 'Task timed out' : 'Task cancelled'),
           );
           armTimer(task, () => apply(task, 'force'), gracePeriodMs);
@@ -330,82 +330,34 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     (task.cancelTimers ??= []).push(clock.setTimer(fn, ms));
   };
 
+  const runSink: RunSink = {
+    progress: (task, snapshot) => receiveProgress(task, snapshot),
+    output: (task, record) => receiveOutput(task, record),
+    internalError: reportInternal,
+  };
+
   const execute = (task: TaskRecord): void => {
     const slot = task.executor;
     slot.running++;
     task.holdsSlot = true;
     task.startedAt = clock.now();
     if (task.progress === INITIAL_PROGRESS) setProgress(task, RUNNING_PROGRESS);
-    const runId = ++task.run;
-    // Cancellation without an AbortSignal per run: the signal is made only if something reads it
-    // (a script that takes it), executors listen through onCancel. On a busy pool that was a
-    // measurable share of each task's main-thread time.
-    let controller: AbortController | null = null;
-    let listeners: (() => void)[] | null = null;
-    let cancelled = false;
-    let reason: unknown;
-    task.cancelRun = (why) => {
-      if (cancelled) return;
-      cancelled = true;
-      reason = why;
-      controller?.abort(why);
-      if (listeners) {
-        for (const listener of listeners.splice(0)) {
-          try {
-            listener();
-          } catch (error) {
-            reportInternal(error);
-          }
-        }
-      }
-    };
+    const context = new ServiceRunContext(task, ++task.run, runSink, task.args ?? NO_ARGS);
+    task.activeRun = context;
     if (task.timeoutMs !== null) armTimer(task, () => cancelTask(task, 'timeout'), task.timeoutMs);
 
-    const live = (): boolean => task.run === runId && (task.state === 'Running' || task.state === 'Stopping');
     let outcome: Promise<RunOutcome>;
     try {
-      outcome = slot.executor.run({
-        taskId: task.id,
-        language: task.language,
-        prepared: task.prepared,
-        args: task.args ?? EMPTY_ARGS,
-        get signal(): AbortSignal {
-          if (controller === null) {
-            controller = new AbortController();
-            if (cancelled) controller.abort(reason);
-          }
-          return controller.signal;
-        },
-        get cancelled(): boolean {
-          return cancelled;
-        },
-        onCancel: (listener) => {
-          if (cancelled) {
-            listener();
-            return noop;
-          }
-          (listeners ??= []).push(listener);
-          return () => {
-            const at = listeners?.indexOf(listener) ?? -1;
-            if (at >= 0) listeners!.splice(at, 1);
-          };
-        },
-        progress: (snapshot) => {
-          if (live()) receiveProgress(task, snapshot);
-        },
-        output: (record) => {
-          if (live()) receiveOutput(task, record);
-        },
-      });
+      outcome = slot.executor.run(context);
     } catch (error) {
       outcome = Promise.resolve({ status: 'failed', error: toTaskFailure(error) });
     }
     outcome.then(
       (result) => {
-        if (live()) settle(task, result);
+        if (context.isLive()) settle(task, result);
       },
       (error: unknown) => {
-        if (live()) settle(task, { status: 'failed', error: toTaskFailure(error) });
+        if (context.isLive()) settle(task, { status: 'failed', error: toTaskFailure(error) });
       },
     );
   };
@@ -481,7 +433,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     }
     if (task.cancelTimers) for (const cancelTimer of task.cancelTimers) cancelTimer();
     task.cancelTimers = null;
-    task.cancelRun = null;
+    task.activeRun = null;
     task.args = null;
     const prepared = task.prepared;
     task.prepared = null;
@@ -648,7 +600,8 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
         throw new TaskError('INVALID_ARGUMENT', `Parent task '${spec.parentId}' does not exist.`);
       }
       const id = spec.id ?? ids.next();
-      const key = id.toLowerCase();
+      // The built-in generator's ids are lowercase already.
+      const key = spec.id === undefined && ids === randomIds ? id : id.toLowerCase();
       if (tasks.has(key) || reserved.has(key)) {
         throw new TaskError('DUPLICATE_ID', `Task id '${id}' already exists.`, { taskId: id });
       }
@@ -714,7 +667,7 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
         error: null,
         end: null,
         output: null,
-        cancelRun: null,
+        activeRun: null,
         stopBy: null,
         run: 0,
         holdsSlot: false,

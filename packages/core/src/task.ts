@@ -2,6 +2,7 @@ import type { TaskFailure } from './errors.js';
 import type { Executor, OutputRecord, OutputStream, TaskArguments } from './executor.js';
 import type { ProgressSnapshot, TaskProgress } from './task-progress.js';
 import type { FinishedState, TaskState } from './task-state.js';
+import type { ServiceRunContext } from './service-run-context.js';
 
 /** Why a task ended. */
 export type EndReason = 'completed' | 'failed' | 'cancelled' | 'timedOut';
@@ -119,8 +120,8 @@ export interface TaskRecord {
   error: TaskFailure | null;
   end: TaskEnd | null;
   output: OutputBuffer | null;
-  /** Cancels the current run (its context's signal and onCancel listeners); null when none runs. */
-  cancelRun: ((reason: unknown) => void) | null;
+  /** The current run's context (cancel it to abort its signal and call its listeners); null when none runs. */
+  activeRun: ServiceRunContext | null;
   /** Why it is stopping, once cancel or timeout has been asked. */
   stopBy: TaskEnd['by'] | null;
   /** Increments on each run so a late outcome from an abandoned run is ignored. */

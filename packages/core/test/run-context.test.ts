@@ -68,3 +68,24 @@ describe('run context cancellation', () => {
     await service.dispose();
   });
 });
+
+describe('run context reporting', () => {
+  it('should take progress and output through detached functions, and ignore them once the run is over', async () => {
+    const { executor, runs } = createProbe();
+    const service = createTaskService({ executors: [executor] });
+    const id = await service.create({ language: 'probe', code: 'x', autoStart: true });
+    const { context, finish } = runs[0]!;
+    const { progress, output, taskId, args } = context;
+    expect(taskId).toBe(id);
+    expect(args).toEqual({});
+    progress({ percentComplete: 40, statusMessage: 'Halfway' });
+    output({ stream: 'stdout', text: 'hello', time: 1 });
+    expect(service.get(id)).toMatchObject({ progress: { percentComplete: 40, statusMessage: 'Halfway' } });
+    finish({ status: 'completed', result: 1 });
+    const done = await service.wait(id);
+    progress({ percentComplete: 90, statusMessage: 'Late' });
+    output({ stream: 'stdout', text: 'late', time: 2 });
+    expect(service.get(id)).toMatchObject({ state: 'Completed', progress: done.progress });
+    expect(service.output(id)?.records.map((r) => r.text)).toEqual(['hello']);
+  });
+});
