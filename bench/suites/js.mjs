@@ -88,6 +88,9 @@ async function main() {
   // The executor alone, driven as the service drives it (at most poolSize runs at once), to split
   // the engine's cost between the executor and the task service.
   const direct = createJsExecutor({ poolSize });
+  // Like the service's contexts: no AbortSignal unless something reads it.
+  const noop = () => {};
+  const quietCancel = () => noop;
   const prepared = await direct.prepare({ language: 'javascript', code, args: {} });
   if (!prepared.ok) throw new Error('prepare failed');
   async function executorThroughput() {
@@ -101,9 +104,13 @@ async function main() {
           language: 'javascript',
           prepared: prepared.prepared,
           args: {},
-          signal: new AbortController().signal,
-          progress: () => {},
-          output: () => {},
+          get signal() {
+            return new AbortController().signal;
+          },
+          cancelled: false,
+          onCancel: quietCancel,
+          progress: noop,
+          output: noop,
         });
         if (outcome.status !== 'completed' || outcome.result !== 2)
           throw new Error(`Unexpected: ${JSON.stringify(outcome)}`);

@@ -77,6 +77,8 @@ const FAILURE_MESSAGES = {
 } as const satisfies Partial<Record<JsExecutorErrorCode, (...args: never[]) => string>>;
 
 const noop = (): void => {};
+/** Prepared forms kept per code (one per language and set of argument names). */
+const MAX_VARIANTS = 8;
 
 /** How the main thread refers to a prepared script in run requests (see `worker-request.ts`). */
 interface ScriptRef {
@@ -178,8 +180,10 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
   let lastPoolError: string | undefined;
   const runs = new Map<number, RunState>();
   const byTask = new Map<string, RunState>();
-  // The same code (a dashboard's template, a benchmark) is often created many times over.
-  const preparedCache = new Map<string, PrepareScriptResult>();
+  // The same code (a dashboard's template, a benchmark) is often created many times over. Keyed
+  // by code, then by language and argument names: the code, often the long part, is never copied
+  // into a composite key (which had to be flattened and hashed on every create).
+  const preparedCache = new Map<string, Map<string, PrepareScriptResult>>();
 
   function getPool(): Piscina {
     if (disposed) throw new JsExecutorError('DISPOSED', 'The JavaScript executor has been disposed.');
@@ -205,6 +209,18 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
       lastPoolError = error instanceof Error ? error.message : String(error);
     });
     return pool;
+  }
+
+  function remember(code: string, variant: string, result: PrepareScriptResult): void {
+    let variants = preparedCache.get(code);
+    if (!variants) {
+      if (preparedCache.size >= scriptCacheSize)
+        preparedCache.delete(preparedCache.keys().next().value as string);
+      preparedCache.set(code, (variants = new Map<string, PrepareScriptResult>()));
+    }
+    // The same code with many different argument names is odd; keep the latest few.
+    if (variants.size >= MAX_VARIANTS) variants.delete(variants.keys().next().value as string);
+    variants.set(variant, result);
   }
 
   /**
@@ -291,14 +307,12 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
     async prepare(request: PrepareRequest): Promise<PrepareResult<JsPrepared>> {
       const language = toLanguage(request.language);
       const argumentNames = Object.keys(request.args ?? {});
-      const key = `${language}\u0000${argumentNames.join(',')}\u0000${request.code}`;
-      let result = preparedCache.get(key);
+      const variant = argumentNames.length === 0 ? language : `${language}\u0000${argumentNames.join(',')}`;
+      let result = preparedCache.get(request.code)?.get(variant);
       if (!result) {
         const stripTypes = language === 'typescript' ? await loadTypeStripper() : undefined;
         result = toPreparedScript({ language, code: request.code, argumentNames, stripTypes });
-        if (preparedCache.size >= scriptCacheSize)
-          preparedCache.delete(preparedCache.keys().next().value as string);
-        preparedCache.set(key, result);
+        remember(request.code, variant, result);
       }
       // Creating the pool here means its threads boot while the caller is still deciding to start.
       if (!disposed) getPool();

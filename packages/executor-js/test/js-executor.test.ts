@@ -465,6 +465,19 @@ describe('createJsExecutor', () => {
     });
   });
 
+  it('should keep prepared forms apart by language and argument names for the same code', async () => {
+    const code = 'const n: number = typeof a === "undefined" ? 0 : a;\nn';
+    const withA = await executor.prepare({ language: 'typescript', code, args: { a: 1 } });
+    const withoutA = await executor.prepare({ language: 'typescript', code, args: {} });
+    const asJs = await executor.prepare({ language: 'javascript', code, args: {} });
+    expect(withA.ok && withA.prepared.parameters).toEqual(['a']);
+    expect(withoutA.ok && withoutA.prepared.parameters).toEqual([]);
+    // The same text is not JavaScript: the type annotation is a syntax error there.
+    expect(asJs.ok).toBe(false);
+    const again = await executor.prepare({ language: 'typescript', code, args: { a: 2 } });
+    expect(again.ok && withA.ok && again.prepared).toBe(withA.ok && withA.prepared);
+  });
+
   it('should report its health', async () => {
     const health = await executor.health();
     expect(health.ok).toBe(true);
