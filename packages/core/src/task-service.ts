@@ -447,15 +447,15 @@ export function createTaskService(options: TaskServiceOptions = {}): TaskService
     if (hasListeners(task)) {
       emit(task, { type: 'state', taskId: task.id, from, to: task.state, task: toSnapshot(task) });
     }
+    // The freed slot goes to the next queued task first, so its run is on its way (a message to a
+    // worker or a host) while this task's waiters and retention are dealt with.
+    if (!disposed) pump(task.executor);
     const waiters = task.waiters;
     task.waiters = null;
     if (waiters) for (const wake of waiters) wake(task);
     finishedOrder.push(task);
     finishedCount++;
-    if (!disposed) {
-      enforceRetention();
-      pump(task.executor);
-    }
+    if (!disposed) enforceRetention();
   };
 
   const finalProgress = (task: TaskRecord): ProgressSnapshot => {
