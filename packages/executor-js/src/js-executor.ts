@@ -183,7 +183,7 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
   // The same code (a dashboard's template, a benchmark) is often created many times over. Keyed
   // by code, then by language and argument names: the code, often the long part, is never copied
   // into a composite key (which had to be flattened and hashed on every create).
-  const preparedCache = new Map<string, Map<string, PrepareScriptResult>>();
+  const preparedCache = new Map<string, Map<string, PrepareResult<JsPrepared>>>();
 
   function getPool(): Piscina {
     if (disposed) throw new JsExecutorError('DISPOSED', 'The JavaScript executor has been disposed.');
@@ -211,12 +211,12 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
     return pool;
   }
 
-  function remember(code: string, variant: string, result: PrepareScriptResult): void {
+  function remember(code: string, variant: string, result: PrepareResult<JsPrepared>): void {
     let variants = preparedCache.get(code);
     if (!variants) {
       if (preparedCache.size >= scriptCacheSize)
         preparedCache.delete(preparedCache.keys().next().value as string);
-      preparedCache.set(code, (variants = new Map<string, PrepareScriptResult>()));
+      preparedCache.set(code, (variants = new Map<string, PrepareResult<JsPrepared>>()));
     }
     // The same code with many different argument names is odd; keep the latest few.
     if (variants.size >= MAX_VARIANTS) variants.delete(variants.keys().next().value as string);
@@ -311,15 +311,14 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
       let result = preparedCache.get(request.code)?.get(variant);
       if (!result) {
         const stripTypes = language === 'typescript' ? await loadTypeStripper() : undefined;
-        result = toPreparedScript({ language, code: request.code, argumentNames, stripTypes });
+        result = toPrepareResult(
+          toPreparedScript({ language, code: request.code, argumentNames, stripTypes }),
+        );
         remember(request.code, variant, result);
       }
       // Creating the pool here means its threads boot while the caller is still deciding to start.
       if (!disposed) getPool();
-      if (!result.ok) return { ok: false, diagnostics: result.diagnostics };
-      return result.warnings.length > 0
-        ? { ok: true, prepared: result.script, warnings: result.warnings }
-        : { ok: true, prepared: result.script };
+      return result;
     },
 
     run(ctx: RunContext<JsPrepared>): Promise<RunOutcome> {
@@ -410,6 +409,16 @@ export function createJsExecutor(options: JsExecutorOptions = {}): Executor<JsPr
 function failed(code: JsExecutorErrorCode, message: string, errorCode?: string): RunOutcome {
   const error: TaskFailure = { message, type: FAILURE_TYPES[code], code: errorCode ?? code };
   return { status: 'failed', error };
+}
+
+/** What `prepare` answers for a checked script; frozen, because the cache hands it out again. */
+function toPrepareResult(result: PrepareScriptResult): PrepareResult<JsPrepared> {
+  if (!result.ok) return Object.freeze({ ok: false, diagnostics: result.diagnostics });
+  return Object.freeze(
+    result.warnings.length > 0
+      ? { ok: true, prepared: result.script, warnings: result.warnings }
+      : { ok: true, prepared: result.script },
+  );
 }
 
 function hasKeys(args: object): boolean {
