@@ -1,4 +1,5 @@
 import type { Executor, OutputRecord, ProgressSnapshot, RunOutcome } from '@kr/core';
+import { waitFor } from '@kr/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Worker threads need compiled JavaScript, so the executor is tested as built.
 import { createJsExecutor } from '../dist/index.js';
@@ -572,11 +573,3 @@ describe('createJsExecutor after dispose', () => {
     expect(() => createJsExecutor({ maxMemoryMb: -1 })).toThrow(/maxMemoryMb/);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('Timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

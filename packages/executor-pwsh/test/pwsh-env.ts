@@ -1,19 +1,12 @@
-import { existsSync } from 'node:fs';
 import { findDotnet } from '@kr/dotnet-host';
+import { checkPrerequisites, DOTNET_MISSING, notBuilt } from '@kr/test-utils';
 import { getPwshHostPath } from '../src/index.js';
 
-function whyMissing(): string | undefined {
-  if (!findDotnet()) return 'the .NET SDK (`dotnet`) is not on PATH';
-  if (!existsSync(getPwshHostPath()))
-    return `${getPwshHostPath()} is not built (run \`pnpm turbo run build\`)`;
-  return undefined;
-}
-
-/** Why the PowerShell host cannot run here (undefined when it can). */
-export const missing = whyMissing();
-/** In CI (CI=true) a missing .NET or PowerShell host is a failure, never a skip. */
-export const mustFail = missing !== undefined && process.env.CI === 'true';
-if (missing && !mustFail) console.warn(`[executor-pwsh tests] skipped: ${missing}`);
+/** Why the PowerShell host cannot run here (undefined when it can); in CI that fails the suite. */
+export const { missing, mustFail } = checkPrerequisites('executor-pwsh', [
+  () => (findDotnet() ? undefined : DOTNET_MISSING),
+  () => notBuilt(getPwshHostPath()),
+]);
 
 /** The tutorial's script, verbatim. */
 export const TUTORIAL = `Write-Debug "Task started, will sleep for $sec seconds"
@@ -41,12 +34,4 @@ Start-Sleep -Seconds 1
 $TaskProgress.Complete('Completed')
 Get-Date`;
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+export { sleep, waitFor } from '@kr/test-utils';
