@@ -169,7 +169,7 @@ function compile(scriptId: number, payload: string): CompiledScript {
   return entry;
 }
 
-/** A definition arrived on the channel: compile it if a run here is waiting for it. */
+/** A definition arrived on the channel: resume the runs here that wait for it, if any. */
 function receiveScript(scriptId: number, payload: string): void {
   const waiting = awaitingScripts.get(scriptId);
   if (!waiting) return; // asked for by another worker
@@ -208,6 +208,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+const NO_ARGS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 // Scripts that never name their signal get this one: they cannot tell it from their own.
 const UNUSED_SIGNAL = new AbortController().signal;
 
@@ -226,7 +228,7 @@ async function execute(request: RunRequest, run: ActiveRun): Promise<RunOutcome>
       if (run.cancelled) run.controller.abort();
       signal = run.controller.signal;
     }
-    const args = Object.freeze(request[3] === 0 ? {} : request[3]);
+    const args = request[3] === 0 ? NO_ARGS : Object.freeze(request[3]);
     // A script that never names `console` reaches only the global one, which writes to the task too.
     const scriptConsole = script.usesConsole ? createScriptConsole((s, t) => run.write(s, t)) : console;
     const values: unknown[] = [progress, request[1], signal, signal, args, scriptConsole, scriptRequire];
